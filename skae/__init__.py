@@ -1,0 +1,8 @@
+"""skae: scikit-learn compatible autoencoders backed by PyTorch and skorch."""
+
+from ._net import TrainingDivergedError
+from .transformers import AutoencoderTransformer
+
+__version__ = "0.1.0"
+
+__all__ = ["AutoencoderTransformer", "TrainingDivergedError", "__version__"]

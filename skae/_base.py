@@ -1,0 +1,311 @@
+"""The shared base of every skae estimator.
+
+It owns everything that is not specific to one estimator: parameter
+declarations, input validation, scaling, seeding, device placement, building
+and fitting the skorch net, batched inference and reconstruction errors. The
+public estimators only say what they return.
+"""
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.sparsefuncs import mean_variance_axis, min_max_axis
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
+from skorch.utils import noop
+
+from ._data import ArrayDataset, BatchIterator
+from ._device import draw_seed, resolve_device, torch_seeded
+from ._net import AutoencoderNet, DivergenceGuard, ReconstructionLoss
+from ._networks import ACTIVATIONS, DenseAutoencoder
+
+_INPUT_DTYPES = (np.float64, np.float32)
+_INFERENCE_BATCH_SIZE = 4096
+
+
+def _scaling_statistics(X, scaling):
+    """Offset and scale such that ``(X - offset) / scale`` is the scaled input."""
+    n_features = X.shape[1]
+    if scaling is None:
+        return np.zeros(n_features), np.ones(n_features)
+    if scaling == "standard":
+        if sp.issparse(X):
+            offset, variance = mean_variance_axis(X, axis=0)
+        else:
+            offset, variance = X.mean(axis=0), X.var(axis=0)
+        scale = np.sqrt(variance)
+    else:  # "minmax"
+        offset, maximum = (min_max_axis(X, axis=0) if sp.issparse(X)
+                           else (X.min(axis=0), X.max(axis=0)))
+        scale = maximum - offset
+    offset = np.asarray(offset, dtype=np.float64)
+    scale = np.asarray(scale, dtype=np.float64)
+    # Constant features pass through unscaled, as in StandardScaler.
+    scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(offset))] = 1.0
+    return offset, scale
+
+
+class _BaseAutoencoder(BaseEstimator):
+    """Validation, scaling, seeding, device and the skorch fit of every estimator.
+
+    Subclasses choose the network through :meth:`_module_params` and
+    ``_module_class``, and the objective through ``_net_class``.
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "output_activation": [StrOptions(set(ACTIVATIONS) | {"auto"})],
+        "loss": [StrOptions({"mse", "mae", "huber", "bce"})],
+        "scaling": [StrOptions({"standard", "minmax"}), None],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    _module_class = DenseAutoencoder
+    _net_class = AutoencoderNet
+
+    def __init__(
+        self,
+        *,
+        n_components=2,
+        hidden_layer_sizes=(64,),
+        activation="elu",
+        output_activation="auto",
+        loss="mse",
+        scaling="standard",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.scaling = scaling
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in state:
+            # skorch maps a CUDA net to the CPU when unpickled without CUDA.
+            self.device_ = str(self.net_.device)
+
+    # ----------------------------------------------------------- validation
+    def _validate_input(self, X, *, reset):
+        """Check ``X`` as scikit-learn does; keep float32, else make float64."""
+        if not reset:
+            check_is_fitted(self)
+        return validate_data(self, X, accept_sparse="csr", dtype=_INPUT_DTYPES,
+                             reset=reset)
+
+    def _validated_layer_sizes(self):
+        sizes = np.asarray(self.hidden_layer_sizes).reshape(-1)
+        if sizes.size and (not np.issubdtype(sizes.dtype, np.integer) or sizes.min() < 1):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers, "
+                f"got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _resolved_output_activation(self):
+        if self.output_activation != "auto":
+            return self.output_activation
+        return "sigmoid" if self.loss == "bce" else "identity"
+
+    def _check_bce_range(self, dataset):
+        if self.loss != "bce":
+            return
+        if self._resolved_output_activation() != "sigmoid":
+            raise ValueError(
+                "loss='bce' needs reconstructions in [0, 1]: use "
+                f"output_activation='sigmoid' or 'auto', not {self.output_activation!r}."
+            )
+        low, high = (dataset.batch(slice(None)).aminmax() if not sp.issparse(dataset.X)
+                     else (None, None))
+        if low is not None and (low < -1e-6 or high > 1 + 1e-6):
+            raise ValueError(
+                "loss='bce' needs training data in [0, 1] after scaling; use "
+                f"scaling='minmax' (now scaling={self.scaling!r})."
+            )
+
+    # -------------------------------------------------------------- fitting
+    def _module_params(self, n_features):
+        """Constructor arguments of the torch module."""
+        return {
+            "n_features": n_features,
+            "n_components": self.n_components,
+            "hidden_layer_sizes": self._validated_layer_sizes(),
+            "activation": self.activation,
+            "output_activation": self._resolved_output_activation(),
+        }
+
+    def _net_params(self):
+        """Extra keyword arguments of the skorch net (for subclasses)."""
+        return {}
+
+    def _split(self, dataset, seed):
+        """Training and validation datasets (``None`` without early stopping)."""
+        if not self.early_stopping:
+            return dataset, None
+        n_samples = len(dataset)
+        n_valid = int(np.ceil(self.validation_fraction * n_samples))
+        if n_samples - n_valid < 1:
+            raise ValueError(
+                f"early_stopping=True holds out {n_valid} of {n_samples} rows, "
+                "which leaves none to train on; give more rows or set "
+                "early_stopping=False."
+            )
+        order = np.random.RandomState(seed).permutation(n_samples)
+        return dataset.subset(np.sort(order[n_valid:])), dataset.subset(np.sort(order[:n_valid]))
+
+    def _callbacks(self):
+        monitor = "valid_loss" if self.early_stopping else "train_loss"
+        stopper = EarlyStopping(
+            monitor=monitor, patience=self.n_iter_no_change, threshold=self.tol,
+            threshold_mode="abs", load_best=self.early_stopping,
+            sink=print if self.verbose else noop,
+        )
+        user = copy.deepcopy(self.callbacks) if self.callbacks else []
+        return [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper), *user]
+
+    def _fit(self, X):
+        """Fit the network to validated ``X``; set every fitted attribute."""
+        self.device_ = resolve_device(self.device)
+        seed = draw_seed(self.random_state)
+        self.input_offset_, self.input_scale_ = _scaling_statistics(X, self.scaling)
+        dataset = ArrayDataset(X, self.input_offset_, self.input_scale_, self.device_)
+        self._check_bce_range(dataset)
+        train, valid = self._split(dataset, seed)
+        module_params = self._module_params(X.shape[1])
+        self.n_components_ = module_params["n_components"]
+        with torch_seeded(seed):
+            self.net_ = self._net_class(
+                module=self._module_class,
+                **{f"module__{key}": value for key, value in module_params.items()},
+                criterion=ReconstructionLoss,
+                criterion__loss=self.loss,
+                optimizer=torch.optim.Adam,
+                lr=self.learning_rate,
+                optimizer__weight_decay=self.weight_decay,
+                batch_size=min(self.batch_size, len(train)),
+                max_epochs=self.max_epochs,
+                train_split=predefined_split(valid) if valid is not None else None,
+                iterator_train__seed=seed,
+                callbacks=self._callbacks(),
+                device=self.device_,
+                verbose=self.verbose,
+                **self._net_params(),
+            )
+            self.net_.fit(train)
+        self._record_history()
+        return self
+
+    def _record_history(self):
+        history = self.net_.history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = list(history[:, "train_loss"])
+        if self.early_stopping:
+            self.validation_scores_ = [-loss for loss in history[:, "valid_loss"]]
+            self.best_validation_score_ = max(self.validation_scores_)
+        if self.n_iter_ == self.max_epochs:
+            warnings.warn(
+                f"{type(self).__name__} stopped at max_epochs={self.max_epochs} "
+                "before the loss stopped improving; raise max_epochs for a "
+                "better fit.",
+                ConvergenceWarning,
+            )
+
+    # ------------------------------------------------------------ inference
+    def _dataset(self, X, scaled=True):
+        """An :class:`ArrayDataset` of ``X`` on the fitted device."""
+        if scaled:
+            offset, scale = self.input_offset_, self.input_scale_
+        else:
+            offset, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        return ArrayDataset(X, offset, scale, self.net_.device)
+
+    def _map_batches(self, dataset, fn):
+        """Apply ``fn`` to every batch of ``dataset`` in eval mode; one NumPy array."""
+        module = self.net_.module_
+        module.eval()
+        outputs = []
+        with torch.inference_mode():
+            for Xb, _ in BatchIterator(dataset, _INFERENCE_BATCH_SIZE):
+                outputs.append(fn(Xb).cpu())
+        return torch.cat(outputs).numpy()
+
+    def _encode(self, X):
+        """Codes of validated ``X``, in the dtype of ``X``."""
+        return self._map_batches(self._dataset(X), self.net_.module_.encode).astype(X.dtype)
+
+    def _decode(self, Z):
+        """Check codes ``Z`` and decode them to the original units."""
+        check_is_fitted(self)
+        Z = check_array(Z, dtype=_INPUT_DTYPES)
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"Z has {Z.shape[1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_components_} features (n_components_) as input."
+            )
+        decoded = self._map_batches(self._dataset(Z, scaled=False), self.net_.module_.decode)
+        return (decoded * self.input_scale_ + self.input_offset_).astype(Z.dtype)
+
+    def _reconstruction_errors(self, X, per_feature=False):
+        """Reconstruction error of validated ``X`` in the scaled space, float64.
+
+        Per sample (the mean over features), or per entry with ``per_feature``.
+        """
+        module, criterion = self.net_.module_, self.net_.criterion_
+
+        def errors(Xb):
+            entry_errors = criterion.elementwise(module(Xb)[0], Xb)
+            return entry_errors if per_feature else entry_errors.mean(dim=1)
+
+        return self._map_batches(self._dataset(X), errors).astype(np.float64)

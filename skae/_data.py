@@ -1,0 +1,105 @@
+"""Whole-batch access to 2-D arrays for training and inference.
+
+skorch's default ``DataLoader`` collates every mini-batch from per-row
+``Dataset.__getitem__`` calls, which on small tabular data costs more than the
+network itself (skorch issues #433 and #1100). Here a batch is one slice of a
+tensor that already lives on the training device, or, for scipy sparse input,
+one CSR row block densified on its own, so the full matrix is never densified.
+"""
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+
+class ArrayDataset(torch.utils.data.Dataset):
+    """Rows of a dense array or CSR matrix, scaled and served as float32 batches.
+
+    Parameters
+    ----------
+    X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+        The data. It is never modified: scaling writes to new tensors.
+    offset, scale : ndarray of shape (n_features,)
+        Each row is served as ``(row - offset) / scale``.
+    device : torch.device
+        Where batches are made.
+    """
+
+    def __init__(self, X, offset, scale, device):
+        self.X = X.tocsr() if sp.issparse(X) else X
+        self.offset = torch.as_tensor(offset, dtype=torch.float32, device=device)
+        self.scale = torch.as_tensor(scale, dtype=torch.float32, device=device)
+        self.device = device
+        self._dense = None
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, i):
+        return self.batch(np.array([i]))[0]
+
+    def _scaled(self, block):
+        block = torch.as_tensor(block, dtype=torch.float32).to(self.device)
+        return (block - self.offset) / self.scale
+
+    def batch(self, rows):
+        """Return the scaled rows ``rows`` (a slice or an index tensor/array)."""
+        if sp.issparse(self.X):
+            if isinstance(rows, torch.Tensor):
+                rows = rows.cpu().numpy()
+            return self._scaled(self.X[rows].toarray())
+        if self._dense is None:
+            # One float32 copy on the device, scaled once, sliced per batch.
+            self._dense = self._scaled(self.X)
+        return self._dense[rows]
+
+    def subset(self, rows):
+        """A dataset of the rows ``rows`` only, scaled the same way."""
+        return ArrayDataset(self.X[rows], self.offset.cpu().numpy(),
+                            self.scale.cpu().numpy(), self.device)
+
+
+class BatchIterator:
+    """Iterate over an :class:`ArrayDataset` in mini-batches of ``(X, X)``.
+
+    It takes the place of skorch's ``iterator_train`` / ``iterator_valid``
+    (``torch.utils.data.DataLoader``), so it accepts the same leading
+    arguments. The target of an autoencoder is its input, so each batch is the
+    pair ``(Xb, Xb)``.
+
+    Parameters
+    ----------
+    dataset : ArrayDataset
+    batch_size : int
+    shuffle : bool, default=False
+        Draw a new row order for every pass.
+    seed : int, default=0
+        Seed of the private generator that draws the row orders; the global
+        torch generator is never touched.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, seed=0):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        n_samples = len(self.dataset)
+        order = None
+        if self.shuffle:
+            order = torch.randperm(n_samples, generator=self.generator)
+            if sp.issparse(self.dataset.X):
+                order = order.numpy()
+            else:
+                order = order.to(self.dataset.device)
+        for start in range(0, n_samples, self.batch_size):
+            stop = start + self.batch_size
+            rows = slice(start, stop) if order is None else order[start:stop]
+            Xb = self.dataset.batch(rows)
+            yield Xb, Xb

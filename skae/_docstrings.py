@@ -1,0 +1,117 @@
+"""Parameter documentation shared by the estimators, filled in by :func:`fill_doc`."""
+
+AUTOENCODER_PARAMETERS = """\
+n_components : int, default=2
+        Width of the code: the number of features ``transform`` returns.
+
+    hidden_layer_sizes : tuple of int, default=(64,)
+        Widths of the encoder's hidden layers, from the input towards the
+        code. The decoder mirrors them. ``()`` gives a single-layer encoder
+        and decoder; with ``activation='identity'`` that is a linear
+        autoencoder, which spans the same subspace as PCA.
+
+    activation : {'relu', 'leaky_relu', 'elu', 'selu', 'gelu', 'tanh', \
+'sigmoid', 'identity'}, default='elu'
+        Activation of the hidden layers. Rectifier-type activations get He
+        initialisation, the others Glorot initialisation.
+
+    output_activation : {'auto', 'identity', 'sigmoid', ...}, default='auto'
+        Activation of the reconstruction layer. ``'auto'`` is ``'sigmoid'``
+        with ``loss='bce'`` and ``'identity'`` otherwise.
+
+    loss : {'mse', 'mae', 'huber', 'bce'}, default='mse'
+        Reconstruction error minimised in training and reported by
+        ``score_samples``: squared, absolute, Huber, or binary cross-entropy
+        (for data in [0, 1]; use it with ``scaling='minmax'`` or ``None``).
+
+    scaling : {'standard', 'minmax'} or None, default='standard'
+        How features are scaled before they reach the network:
+        zero mean and unit variance, the [0, 1] range of the training data, or
+        not at all. Reconstructions are returned in the original units, and
+        reconstruction errors are measured in the scaled space, so that every
+        feature counts alike.
+
+    learning_rate : float, default=1e-3
+        Step size of the Adam optimiser.
+
+    weight_decay : float, default=0.0
+        L2 penalty on the weights (Adam's ``weight_decay``).
+
+    batch_size : int, default=128
+        Rows per mini-batch; capped at the number of training rows.
+
+    max_epochs : int, default=200
+        Most passes over the training data.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training rows, stop when their
+        loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and
+        keep the weights of the best epoch. When False, training stops when
+        the training loss has not improved that way.
+
+    validation_fraction : float, default=0.1
+        Share of the rows held out when ``early_stopping=True``.
+
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+
+    tol : float, default=1e-4
+        Smallest decrease of the monitored loss that counts as improvement.
+
+    device : str, default='auto'
+        Where the network trains and runs: ``'auto'`` (CUDA when available,
+        otherwise the CPU), ``'cpu'``, ``'cuda'`` or ``'cuda:N'``. Outputs are
+        always NumPy arrays on the CPU.
+
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (for instance a learning-rate scheduler). They
+        are copied at ``fit``; the trained copies are in ``net_.callbacks_``.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the validation split. An
+        integer makes fits on the CPU repeatable. The global NumPy and torch
+        generators are left as they were.
+
+    verbose : int, default=0
+        Print skorch's per-epoch table when positive."""
+
+AUTOENCODER_ATTRIBUTES = """\
+n_components_ : int
+        Width of the code.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column
+        names.
+
+    input_offset_, input_scale_ : ndarray of shape (n_features_in_,)
+        The network sees ``(X - input_offset_) / input_scale_``.
+
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the torch module and
+        ``net_.history`` the training history.
+
+    loss_curve_ : list of float
+        Training loss at the end of each epoch.
+
+    validation_scores_ : list of float
+        Negative validation loss of each epoch, when ``early_stopping=True``.
+
+    best_validation_score_ : float
+        The best of ``validation_scores_``, when ``early_stopping=True``.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    device_ : str
+        Device the network lives on."""
+
+
+def fill_doc(obj):
+    """Substitute the shared sections into ``obj.__doc__`` and return ``obj``."""
+    obj.__doc__ = (obj.__doc__
+                   .replace("{autoencoder_parameters}", AUTOENCODER_PARAMETERS)
+                   .replace("{autoencoder_attributes}", AUTOENCODER_ATTRIBUTES))
+    return obj
