@@ -7,6 +7,7 @@ public estimators only say what they return.
 """
 
 import copy
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -52,6 +53,28 @@ def _scaling_statistics(X, scaling):
     # Constant features pass through unscaled, as in StandardScaler.
     scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(offset))] = 1.0
     return offset, scale
+
+
+def extends_parameters(base):
+    """Give a subclass ``__init__`` the parameters of ``base.__init__`` and its own.
+
+    scikit-learn reads an estimator's parameters from the signature of its
+    ``__init__``. A subclass that adds parameters writes only those, takes the
+    shared ones as ``**base_params`` and passes them to ``super().__init__``;
+    this decorator publishes the combined signature, so ``get_params``,
+    ``clone`` and the documentation list every parameter, and the shared ones
+    are declared once.
+    """
+    def decorate(init):
+        own = inspect.signature(init).parameters
+        inherited = inspect.signature(base.__init__).parameters
+        parameters = [own["self"]]
+        parameters += [p for name, p in inherited.items() if name != "self"]
+        parameters += [p for p in own.values() if p.kind == p.KEYWORD_ONLY]
+        init.__signature__ = inspect.Signature(parameters)
+        return init
+
+    return decorate
 
 
 class _BaseAutoencoder(BaseEstimator):
@@ -159,7 +182,8 @@ class _BaseAutoencoder(BaseEstimator):
             return self.output_activation
         return "sigmoid" if self.loss == "bce" else "identity"
 
-    def _check_bce_range(self, dataset):
+    def _check_bce_range(self, X):
+        """``loss='bce'`` needs a sigmoid output and scaled training data in [0, 1]."""
         if self.loss != "bce":
             return
         if self._resolved_output_activation() != "sigmoid":
@@ -167,9 +191,10 @@ class _BaseAutoencoder(BaseEstimator):
                 "loss='bce' needs reconstructions in [0, 1]: use "
                 f"output_activation='sigmoid' or 'auto', not {self.output_activation!r}."
             )
-        low, high = (dataset.batch(slice(None)).aminmax() if not sp.issparse(dataset.X)
-                     else (None, None))
-        if low is not None and (low < -1e-6 or high > 1 + 1e-6):
+        low, high = min_max_axis(X, axis=0) if sp.issparse(X) else (X.min(0), X.max(0))
+        low = (low - self.input_offset_) / self.input_scale_
+        high = (high - self.input_offset_) / self.input_scale_
+        if low.min() < -1e-6 or high.max() > 1 + 1e-6:
             raise ValueError(
                 "loss='bce' needs training data in [0, 1] after scaling; use "
                 f"scaling='minmax' (now scaling={self.scaling!r})."
@@ -220,8 +245,8 @@ class _BaseAutoencoder(BaseEstimator):
         self.device_ = resolve_device(self.device)
         seed = draw_seed(self.random_state)
         self.input_offset_, self.input_scale_ = _scaling_statistics(X, self.scaling)
+        self._check_bce_range(X)
         dataset = ArrayDataset(X, self.input_offset_, self.input_scale_, self.device_)
-        self._check_bce_range(dataset)
         train, valid = self._split(dataset, seed)
         module_params = self._module_params(X.shape[1])
         self.n_components_ = module_params["n_components"]
@@ -263,27 +288,37 @@ class _BaseAutoencoder(BaseEstimator):
             )
 
     # ------------------------------------------------------------ inference
-    def _dataset(self, X, scaled=True):
-        """An :class:`ArrayDataset` of ``X`` on the fitted device."""
-        if scaled:
-            offset, scale = self.input_offset_, self.input_scale_
-        else:
-            offset, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        return ArrayDataset(X, offset, scale, self.net_.device)
+    def _inference_module(self):
+        """The fitted module in eval mode, with the dtype its inputs should have.
 
-    def _map_batches(self, dataset, fn):
-        """Apply ``fn`` to every batch of ``dataset`` in eval mode; one NumPy array."""
+        On the CPU inference runs on a float64 copy, so a row's output does
+        not depend on which rows share its batch (float32 matrix products
+        vary with the batch shape in the 7th digit); on CUDA it runs as
+        trained, in float32.
+        """
         module = self.net_.module_
-        module.eval()
-        outputs = []
+        if torch.device(self.net_.device).type == "cpu":
+            module = copy.deepcopy(module).double()
+        return module.eval(), next(module.parameters()).dtype
+
+    def _map_batches(self, X, fn, scaled=True):
+        """``fn(module, batch)`` over batches of ``X``, joined in one NumPy array.
+
+        Batches are scaled like the training data unless ``scaled=False``.
+        """
+        module, dtype = self._inference_module()
+        n_columns = X.shape[1]
+        offset, scale = ((self.input_offset_, self.input_scale_) if scaled
+                         else (np.zeros(n_columns), np.ones(n_columns)))
+        dataset = ArrayDataset(X, offset, scale, self.net_.device, dtype)
         with torch.inference_mode():
-            for Xb, _ in BatchIterator(dataset, _INFERENCE_BATCH_SIZE):
-                outputs.append(fn(Xb).cpu())
+            outputs = [fn(module, Xb).cpu()
+                       for Xb, _ in BatchIterator(dataset, _INFERENCE_BATCH_SIZE)]
         return torch.cat(outputs).numpy()
 
     def _encode(self, X):
         """Codes of validated ``X``, in the dtype of ``X``."""
-        return self._map_batches(self._dataset(X), self.net_.module_.encode).astype(X.dtype)
+        return self._map_batches(X, lambda module, Xb: module.encode(Xb)).astype(X.dtype)
 
     def _decode(self, Z):
         """Check codes ``Z`` and decode them to the original units."""
@@ -294,7 +329,7 @@ class _BaseAutoencoder(BaseEstimator):
                 f"Z has {Z.shape[1]} features, but {type(self).__name__} is "
                 f"expecting {self.n_components_} features (n_components_) as input."
             )
-        decoded = self._map_batches(self._dataset(Z, scaled=False), self.net_.module_.decode)
+        decoded = self._map_batches(Z, lambda module, Zb: module.decode(Zb), scaled=False)
         return (decoded * self.input_scale_ + self.input_offset_).astype(Z.dtype)
 
     def _reconstruction_errors(self, X, per_feature=False):
@@ -302,10 +337,10 @@ class _BaseAutoencoder(BaseEstimator):
 
         Per sample (the mean over features), or per entry with ``per_feature``.
         """
-        module, criterion = self.net_.module_, self.net_.criterion_
+        criterion = self.net_.criterion_
 
-        def errors(Xb):
+        def errors(module, Xb):
             entry_errors = criterion.elementwise(module(Xb)[0], Xb)
             return entry_errors if per_feature else entry_errors.mean(dim=1)
 
-        return self._map_batches(self._dataset(X), errors).astype(np.float64)
+        return self._map_batches(X, errors).astype(np.float64)

@@ -25,13 +25,16 @@ class ArrayDataset(torch.utils.data.Dataset):
         Each row is served as ``(row - offset) / scale``.
     device : torch.device
         Where batches are made.
+    dtype : torch.dtype, default=torch.float32
+        Floating point type of the batches.
     """
 
-    def __init__(self, X, offset, scale, device):
+    def __init__(self, X, offset, scale, device, dtype=torch.float32):
         self.X = X.tocsr() if sp.issparse(X) else X
-        self.offset = torch.as_tensor(offset, dtype=torch.float32, device=device)
-        self.scale = torch.as_tensor(scale, dtype=torch.float32, device=device)
+        self.offset = torch.as_tensor(offset, dtype=dtype, device=device)
+        self.scale = torch.as_tensor(scale, dtype=dtype, device=device)
         self.device = device
+        self.dtype = dtype
         self._dense = None
 
     def __len__(self):
@@ -41,7 +44,10 @@ class ArrayDataset(torch.utils.data.Dataset):
         return self.batch(np.array([i]))[0]
 
     def _scaled(self, block):
-        block = torch.as_tensor(block, dtype=torch.float32).to(self.device)
+        block = np.asarray(block, dtype=torch.empty((), dtype=self.dtype).numpy().dtype)
+        if not block.flags.writeable:  # torch warns on read-only memory
+            block = block.copy()
+        block = torch.from_numpy(block).to(self.device)
         return (block - self.offset) / self.scale
 
     def batch(self, rows):
@@ -58,7 +64,7 @@ class ArrayDataset(torch.utils.data.Dataset):
     def subset(self, rows):
         """A dataset of the rows ``rows`` only, scaled the same way."""
         return ArrayDataset(self.X[rows], self.offset.cpu().numpy(),
-                            self.scale.cpu().numpy(), self.device)
+                            self.scale.cpu().numpy(), self.device, self.dtype)
 
 
 class BatchIterator:
