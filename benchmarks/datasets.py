@@ -1,0 +1,109 @@
+"""Loaders for the benchmark datasets.
+
+Data that ships with scikit-learn (digits) needs nothing. The real datasets --
+Fashion-MNIST, MNIST, ECG5000 and the ODDS/ADBench outlier tables -- are read
+from a data directory laid out as ``shared/data`` of the skae repository:
+
+    fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
+    mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
+    ecg5000/ecg.csv
+    odds/{cardio,thyroid,satellite,internetads}.npz
+
+The directory is the ``data_dir`` argument, else the ``SKAE_DATA_DIR``
+environment variable, else ``../shared/data`` beside the repository when it
+exists.
+"""
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+
+ODDS_TABLES = ("cardio", "thyroid", "satellite", "internetads")
+
+
+def resolve_data_dir(data_dir=None):
+    """The data directory to read, or ``None`` when there is none.
+
+    Parameters
+    ----------
+    data_dir : str or Path, default=None
+        Explicit directory; falls back to ``$SKAE_DATA_DIR``, then to
+        ``../shared/data`` next to the repository.
+    """
+    candidates = [data_dir, os.environ.get("SKAE_DATA_DIR"),
+                  Path(__file__).resolve().parents[2] / "shared" / "data"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    if data_dir is not None:
+        raise FileNotFoundError(f"data directory {data_dir!s} does not exist")
+    return None
+
+
+def _require(data_dir, *parts):
+    root = resolve_data_dir(data_dir)
+    if root is None:
+        raise FileNotFoundError(
+            "no data directory: pass --data-dir or set SKAE_DATA_DIR to a folder "
+            "laid out like shared/data (see benchmarks/datasets.py)"
+        )
+    path = root.joinpath(*parts)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing from the data directory")
+    return path
+
+
+def _read_idx(path, offset):
+    with gzip.open(path) as stream:
+        return np.frombuffer(stream.read(), np.uint8, offset=offset)
+
+
+def load_idx_images(name, data_dir=None, split="train"):
+    """Images (flattened, float32 in [0, 1]) and labels of MNIST or Fashion-MNIST.
+
+    Parameters
+    ----------
+    name : {'mnist', 'fashion-mnist'}
+    data_dir : str or Path, default=None
+    split : {'train', 'test'}
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 784), float32
+    y : ndarray of shape (n_samples,), int64
+    """
+    prefix = "train" if split == "train" else "t10k"
+    images = _read_idx(_require(data_dir, name, f"{prefix}-images-idx3-ubyte.gz"), 16)
+    labels = _read_idx(_require(data_dir, name, f"{prefix}-labels-idx1-ubyte.gz"), 8)
+    X = images.reshape(-1, 28 * 28).astype(np.float32) / 255.0
+    return X, labels.astype(np.int64)
+
+
+def load_ecg5000(data_dir=None):
+    """ECG5000 heartbeats: 140 samples per row; ``y_normal`` is 1 for normal beats.
+
+    Returns
+    -------
+    X : ndarray of shape (4998, 140), float32
+    y_normal : ndarray of shape (4998,), int64
+    """
+    table = np.loadtxt(_require(data_dir, "ecg5000", "ecg.csv"), delimiter=",")
+    return table[:, :140].astype(np.float32), table[:, 140].astype(np.int64)
+
+
+def load_odds(name, data_dir=None):
+    """One ODDS/ADBench outlier table; ``y`` is 1 for outliers.
+
+    Parameters
+    ----------
+    name : {'cardio', 'thyroid', 'satellite', 'internetads'}
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float32
+    y : ndarray of shape (n_samples,), int64
+    """
+    with np.load(_require(data_dir, "odds", f"{name}.npz")) as table:
+        return table["X"].astype(np.float32), table["y"].astype(np.int64)
