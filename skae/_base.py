@@ -7,6 +7,7 @@ public estimators only say what they return.
 """
 
 import copy
+import functools
 import inspect
 import warnings
 from numbers import Integral, Real
@@ -55,7 +56,7 @@ def _scaling_statistics(X, scaling):
     return offset, scale
 
 
-def extends_parameters(base):
+def extends_parameters(base, **defaults):
     """Give a subclass ``__init__`` the parameters of ``base.__init__`` and its own.
 
     scikit-learn reads an estimator's parameters from the signature of its
@@ -64,15 +65,32 @@ def extends_parameters(base):
     this decorator publishes the combined signature, so ``get_params``,
     ``clone`` and the documentation list every parameter, and the shared ones
     are declared once.
+
+    Parameters
+    ----------
+    base : type
+        The class whose ``__init__`` parameters are inherited.
+    **defaults
+        New default values for inherited parameters. The decorated
+        ``__init__`` applies them to the parameters it is not given.
     """
     def decorate(init):
         own = inspect.signature(init).parameters
         inherited = inspect.signature(base.__init__).parameters
+        unknown = set(defaults) - set(inherited)
+        if unknown:
+            raise TypeError(f"{base.__name__} has no parameters {sorted(unknown)}")
         parameters = [own["self"]]
-        parameters += [p for name, p in inherited.items() if name != "self"]
+        parameters += [p.replace(default=defaults.get(name, p.default))
+                       for name, p in inherited.items() if name != "self"]
         parameters += [p for p in own.values() if p.kind == p.KEYWORD_ONLY]
-        init.__signature__ = inspect.Signature(parameters)
-        return init
+
+        @functools.wraps(init)
+        def wrapper(self, **params):
+            init(self, **{**defaults, **params})
+
+        wrapper.__signature__ = inspect.Signature(parameters)
+        return wrapper
 
     return decorate
 
