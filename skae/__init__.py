@@ -1,8 +1,9 @@
 """skae: scikit-learn compatible autoencoders backed by PyTorch and skorch."""
 
 from ._net import TrainingDivergedError
-from .transformers import AutoencoderTransformer
+from .transformers import AutoencoderTransformer, VAETransformer
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoencoderTransformer", "TrainingDivergedError", "__version__"]
+__all__ = ["AutoencoderTransformer", "TrainingDivergedError", "VAETransformer",
+           "__version__"]

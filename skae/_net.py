@@ -11,9 +11,10 @@ import math
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 
 from ._data import BatchIterator
+
 
 def _binary_cross_entropy(reconstruction, target, reduction):
     return F.binary_cross_entropy(reconstruction.clamp(0.0, 1.0),
@@ -48,6 +49,45 @@ class ReconstructionLoss(torch.nn.Module):
 
     def forward(self, reconstruction, target):
         return _LOSSES[self.loss](reconstruction, target, reduction="mean")
+
+
+# Each loss read as a likelihood: -log p(x | x_hat) = factor * loss + log Z per
+# entry. Squared error is a Gaussian with unit variance, absolute error a
+# Laplace with unit scale, Huber error (delta 1) the density proportional to
+# exp(-huber), and binary cross-entropy a Bernoulli.
+_LIKELIHOODS = {
+    "mse": (0.5, 0.5 * math.log(2 * math.pi)),
+    "mae": (1.0, math.log(2.0)),
+    "huber": (1.0, math.log(math.sqrt(2 * math.pi) * math.erf(1 / math.sqrt(2))
+                            + 2 * math.exp(-0.5))),
+    "bce": (1.0, 0.0),
+}
+
+
+def negative_log_likelihood(criterion, reconstruction, target):
+    """``-log p(target | reconstruction)`` of every row, summed over features, in nats.
+
+    Parameters
+    ----------
+    criterion : ReconstructionLoss
+        Its ``loss`` names the likelihood (see ``_LIKELIHOODS``).
+    reconstruction, target : torch.Tensor of shape (n_samples, n_features)
+
+    Returns
+    -------
+    torch.Tensor of shape (n_samples,)
+    """
+    factor, log_normaliser = _LIKELIHOODS[criterion.loss]
+    entries = criterion.elementwise(reconstruction, target)
+    return factor * entries.sum(dim=1) + entries.shape[1] * log_normaliser
+
+
+def kl_divergence(mean, log_var):
+    """KL divergence of N(mean, exp(log_var)) from N(0, I) for every row, in nats.
+
+    ``-1/2 sum(1 + log_var - exp(log_var) - mean^2)`` over the code dimensions.
+    """
+    return 0.5 * (torch.exp(log_var) + mean ** 2 - 1.0 - log_var).sum(dim=1)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -101,3 +141,84 @@ class AutoencoderNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred[0], y_true)
+
+
+class WarmupEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` that starts watching after ``warmup_epochs``.
+
+    While the KL weight of a VAE ramps up, its loss rises by design; counting
+    those epochs as misses would stop training (or restore weights) before
+    the real objective is reached.
+
+    Parameters
+    ----------
+    warmup_epochs : int, default=0
+        Epochs ignored at the start of training.
+    **kwargs
+        Passed to :class:`skorch.callbacks.EarlyStopping`.
+    """
+
+    def __init__(self, *, warmup_epochs=0, **kwargs):
+        super().__init__(**kwargs)
+        self.warmup_epochs = warmup_epochs
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) > self.warmup_epochs:
+            super().on_epoch_end(net, **kwargs)
+
+
+class VAENet(AutoencoderNet):
+    """A skorch net whose loss is the negative ELBO of a variational autoencoder.
+
+    The module's ``forward`` returns ``(reconstruction, mean, log_var)``. The
+    loss of a batch is the mean over its rows of
+
+        -log p(x | z) + beta * kl_weight * KL(q(z | x) || N(0, I)),
+
+    where the first term is summed over features (see
+    :func:`negative_log_likelihood`) and the KL term over code dimensions,
+    so ``beta=1`` with the warm-up over is the standard negative ELBO per
+    sample, in nats. Both parts are recorded per batch and per epoch in the
+    history as ``train_reconstruction`` / ``train_kl`` (and ``valid_*``).
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Weight of the KL term.
+    kl_warmup_epochs : int, default=0
+        The KL weight of epoch ``e`` (from 1) is ``min(1, e / (kl_warmup_epochs + 1))``:
+        positive from the first epoch, 1 after the warm-up.
+    *args, **kwargs
+        Passed to :class:`AutoencoderNet`.
+    """
+
+    def __init__(self, *args, beta=1.0, kl_warmup_epochs=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
+
+    @property
+    def _default_callbacks(self):
+        names = [f"{prefix}_{part}" for prefix in ("train", "valid")
+                 for part in ("reconstruction", "kl")]
+        parts = [(name, PassthroughScoring(name=name, lower_is_better=None,
+                                           on_train=name.startswith("train")))
+                 for name in names]
+        return [*super()._default_callbacks, *parts]
+
+    @property
+    def kl_weight(self):
+        """Warm-up factor of the KL term in the current epoch."""
+        epoch = max(len(self.history), 1)
+        return min(1.0, epoch / (self.kl_warmup_epochs + 1))
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        reconstruction, mean, log_var = y_pred[:3]
+        nll = negative_log_likelihood(self.criterion_, reconstruction, y_true)
+        kl = kl_divergence(mean, log_var)
+        if self.history and self.history[-1]["batches"]:
+            prefix = "train" if training else "valid"
+            parts = torch.stack([nll.mean(), kl.mean()]).detach().tolist()
+            self.history.record_batch(f"{prefix}_reconstruction", parts[0])
+            self.history.record_batch(f"{prefix}_kl", parts[1])
+        return (nll + self.beta * self.kl_weight * kl).mean()

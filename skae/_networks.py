@@ -91,3 +91,64 @@ class DenseAutoencoder(nn.Module):
     def forward(self, x):
         code = self.encode(x)
         return self.decode(code), code
+
+
+# Bound of the encoder's log-variance. A soft clamp keeps exp(log_var) between
+# about 4.5e-5 and 2.2e4 while leaving a gradient everywhere, so the KL term
+# cannot overflow on badly scaled input and the head can still learn.
+LOG_VAR_BOUND = 10.0
+
+
+class VariationalAutoencoder(nn.Module):
+    """A fully connected variational autoencoder with a diagonal Gaussian posterior.
+
+    The encoder trunk ends in two linear heads, the posterior mean and
+    log-variance of the code; the decoder mirrors the trunk. In training mode
+    ``forward`` draws the code with the reparameterisation trick
+    ``z = mean + exp(log_var / 2) * eps``; in eval mode it decodes the mean,
+    so inference is deterministic.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input and of the reconstruction.
+    n_components : int
+        Width of the code (the latent dimension).
+    hidden_layer_sizes : tuple of int
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+    activation : str
+        Activation of the hidden layers (a key of ``ACTIVATIONS``).
+    output_activation : str
+        Activation of the reconstruction (the decoder mean).
+    """
+
+    def __init__(self, n_features, n_components, hidden_layer_sizes=(),
+                 activation="relu", output_activation="identity"):
+        super().__init__()
+        sizes = [n_features, *hidden_layer_sizes]
+        self.encoder = dense_stack(sizes, activation, activation)
+        self.mean = nn.Linear(sizes[-1], n_components)
+        self.log_var = nn.Linear(sizes[-1], n_components)
+        for head in (self.mean, self.log_var):
+            init_linear(head, "identity")
+        self.decoder = dense_stack([n_components, *sizes[:0:-1], n_features],
+                                   activation, output_activation)
+
+    def posterior(self, x):
+        """Mean and (soft-clamped) log-variance of the code of each row."""
+        hidden = self.encoder(x)
+        log_var = LOG_VAR_BOUND * torch.tanh(self.log_var(hidden) / LOG_VAR_BOUND)
+        return self.mean(hidden), log_var
+
+    def encode(self, x):
+        return self.posterior(x)[0]
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, x):
+        mean, log_var = self.posterior(x)
+        code = mean
+        if self.training:
+            code = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+        return self.decode(code), mean, log_var

@@ -1,9 +1,19 @@
 """Autoencoders as scikit-learn transformers."""
 
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from numbers import Integral, Real
 
-from ._base import _BaseAutoencoder
+import numpy as np
+import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils import check_scalar
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import _BaseAutoencoder, extends_parameters
+from ._device import draw_seed
 from ._docstrings import fill_doc
+from ._net import VAENet, WarmupEarlyStopping, kl_divergence, negative_log_likelihood
+from ._networks import VariationalAutoencoder
 
 
 @fill_doc
@@ -136,3 +146,202 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+# Draws of the code per row in the Monte Carlo ELBO of ``score_samples``
+# (antithetic pairs: eps and -eps).
+_ELBO_DRAWS = 16
+
+
+@fill_doc
+class VAETransformer(AutoencoderTransformer):
+    """Variational autoencoder: probabilistic codes, new samples and an ELBO score.
+
+    The encoder maps a row to a Gaussian posterior over the code (a mean and
+    a log-variance per dimension); training maximises the evidence lower
+    bound (ELBO), the expected log-likelihood of the row under the decoder,
+    with codes drawn by the reparameterisation trick, minus ``beta`` times the
+    KL divergence of the posterior from the N(0, I) prior. ``transform``
+    returns the posterior mean, ``inverse_transform`` the decoder mean,
+    :meth:`sample` decodes draws from the prior, and ``score`` is the mean
+    ELBO, so :class:`~sklearn.model_selection.GridSearchCV` can tune ``beta``
+    and ``n_components`` without a scorer.
+
+    ``loss`` chooses the likelihood of the decoder, in the scaled space:
+    ``'mse'`` a Gaussian with unit variance (for real-valued data; with the
+    default standard scaling the noise variance is the variance of each
+    feature, and ``beta < 1`` amounts to assuming less noise), ``'mae'`` a
+    Laplace distribution with unit scale, ``'huber'`` the density
+    proportional to ``exp(-huber)``, and ``'bce'`` a Bernoulli (for data in
+    [0, 1], with ``scaling='minmax'`` or ``None``).
+
+    Parameters
+    ----------
+    {autoencoder_parameters}
+
+    beta : float, default=1.0
+        Weight of the KL term; 1 is the standard VAE, larger values give
+        smoother, more disentangled codes and blurrier reconstructions.
+        Must be positive: without the KL term there is no generative model.
+
+    kl_warmup_epochs : int, default=0
+        Number of epochs over which the KL weight ramps up linearly: in epoch
+        ``e`` (counted from 1) it is ``beta * min(1, e / (kl_warmup_epochs + 1))``,
+        so the KL term acts from the first epoch and has its full weight
+        after the warm-up. This helps against posterior collapse. Early
+        stopping starts counting after the warm-up.
+
+    Attributes
+    ----------
+    {autoencoder_attributes}
+
+    reconstruction_loss_curve_ : list of float
+        Per epoch, the mean negative log-likelihood of the training rows given
+        their sampled codes (nats per row, in the scaled space).
+
+    kl_loss_curve_ : list of float
+        Per epoch, the mean KL divergence of the posterior from the prior
+        (nats per row), before the ``beta`` and warm-up weights.
+
+    See Also
+    --------
+    AutoencoderTransformer : The deterministic autoencoder.
+    sklearn.decomposition.PCA : Linear codes; ``PCA.score`` is also a
+        log-likelihood.
+    sklearn.mixture.GaussianMixture : Another generative model with ``sample``
+        and ``score_samples``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import VAETransformer
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> vae = VAETransformer(n_components=4, max_epochs=5, random_state=0)
+    >>> vae.fit_transform(X).shape
+    (1797, 4)
+    >>> vae.sample(3, random_state=0).shape
+    (3, 64)
+    >>> vae.score_samples(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        **AutoencoderTransformer._parameter_constraints,
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    _module_class = VariationalAutoencoder
+    _net_class = VAENet
+
+    @extends_parameters(AutoencoderTransformer)
+    def __init__(self, *, beta=1.0, kl_warmup_epochs=0, **base_params):
+        super().__init__(**base_params)
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
+
+    def _net_params(self):
+        return {"beta": self.beta, "kl_warmup_epochs": self.kl_warmup_epochs}
+
+    def _callbacks(self):
+        callbacks = super()._callbacks()
+        for i, (name, callback) in enumerate(callbacks):
+            if name == "early_stopping":
+                stopper = WarmupEarlyStopping(warmup_epochs=self.kl_warmup_epochs,
+                                              **callback.get_params())
+                callbacks[i] = (name, stopper)
+        return callbacks
+
+    def _fit(self, X):
+        super()._fit(X)
+        # The fixed draws behind score_samples: repeatable for an integer
+        # random_state, shared by all rows so a row's score never depends on
+        # the others.
+        rng = np.random.RandomState(draw_seed(self.random_state))
+        half = rng.standard_normal((_ELBO_DRAWS // 2, self.n_components_))
+        self._elbo_noise = np.concatenate([half, -half])
+        return self
+
+    def _record_history(self):
+        super()._record_history()
+        history = self.net_.history
+        self.reconstruction_loss_curve_ = list(history[:, "train_reconstruction"])
+        self.kl_loss_curve_ = list(history[:, "train_kl"])
+
+    def score_samples(self, X):
+        """Evidence lower bound (ELBO) of every sample; higher is more typical.
+
+        ``E_q[log p(x | z)] - KL(q(z | x) || p(z))`` with ``beta=1``, whatever
+        ``beta`` the model was trained with, so that scores of models with
+        different ``beta`` compare. The expectation is a Monte Carlo average
+        over 16 codes per row drawn from its posterior with fixed noise
+        (antithetic pairs drawn at ``fit`` from ``random_state``), so scores
+        are deterministic and a row's score does not depend on the other rows.
+        For ``loss`` other than ``'bce'`` the log-likelihood is a density of
+        ``X`` in its original units (the log-Jacobian of the scaling is
+        included), a lower bound of the ``log p(x)`` that ``PCA.score`` or
+        ``GaussianMixture.score`` report; for ``'bce'`` it is the Bernoulli
+        log-probability of the scaled data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Float64 ELBO of each row, in nats.
+        """
+        X = self._validate_input(X, reset=False)
+        criterion = self.net_.criterion_
+
+        def elbo(module, Xb):
+            mean, log_var = module.posterior(Xb)
+            std = torch.exp(0.5 * log_var)
+            noise = torch.as_tensor(self._elbo_noise, dtype=Xb.dtype, device=Xb.device)
+            nll = sum(negative_log_likelihood(criterion, module.decode(mean + std * eps), Xb)
+                      for eps in noise) / len(noise)
+            return -(nll + kl_divergence(mean, log_var))
+
+        log_jacobian = 0.0 if self.loss == "bce" else np.log(self.input_scale_).sum()
+        return self._map_batches(X, elbo).astype(np.float64) - log_jacobian
+
+    def score(self, X, y=None):
+        """Mean ELBO of ``X`` (see :meth:`score_samples`), the default for model selection.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Mean ELBO per sample, in nats.
+        """
+        return super().score(X)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate new rows by decoding draws from the prior N(0, I).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws; an integer gives the same rows every time. The
+            global NumPy and torch generators are left untouched.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_in_)
+            Decoder means of the draws, in the original units (no observation
+            noise is added).
+        """
+        check_is_fitted(self)
+        check_scalar(n_samples, "n_samples", Integral, min_val=1)
+        rng = np.random.RandomState(draw_seed(random_state))
+        return self._decode(rng.standard_normal((n_samples, self.n_components_)))
