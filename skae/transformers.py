@@ -122,7 +122,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return -self._reconstruction_errors(self._validate_input(X, reset=False))
 
     def score(self, X, y=None):
-        """Negative mean reconstruction error, the default for model selection.
+        """Mean of :meth:`score_samples`, the default for model selection.
 
         Parameters
         ----------
@@ -306,23 +306,6 @@ class VAETransformer(AutoencoderTransformer):
 
         log_jacobian = 0.0 if self.loss == "bce" else np.log(self.input_scale_).sum()
         return self._map_batches(X, elbo).astype(np.float64) - log_jacobian
-
-    def score(self, X, y=None):
-        """Mean ELBO of ``X`` (see :meth:`score_samples`), the default for model selection.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data.
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        score : float
-            Mean ELBO per sample, in nats.
-        """
-        return super().score(X)
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new rows by decoding draws from the prior N(0, I).
