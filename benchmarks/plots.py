@@ -21,11 +21,11 @@ def _colour(label):
 
 
 def _log_y(ax):
-    """A log y axis labelled in plain numbers at 1, 2 and 5 of each decade."""
+    """A log y axis labelled in plain numbers at 1, 2, 3 and 5 of each decade."""
     ax.set_yscale("log")
     plain = FuncFormatter(lambda value, _: f"{value:g}")
     ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 3.0, 5.0)))
     ax.yaxis.set_minor_formatter(plain)
 
 

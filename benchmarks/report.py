@@ -12,7 +12,7 @@ COLUMNS = [
     ("knn_accuracy", "5-NN acc.", "{:.3f}"),
     ("logreg_accuracy", "LR acc.", "{:.3f}"),
     ("trustworthiness", "trust. (2-D)", "{:.3f}"),
-    ("fit_seconds", "fit s", "{:.2f}"),
+    ("fit_seconds", "fit s", "{:.3g}"),
     ("transform_rows_per_second", "transform rows/s", "{:,.0f}"),
 ]
 
