@@ -11,7 +11,9 @@ from a data directory laid out as ``shared/data`` of the skae repository:
 
 The directory is the ``data_dir`` argument, else the ``SKAE_DATA_DIR``
 environment variable, else ``../shared/data`` beside the repository when it
-exists.
+exists. When there is no directory at all, MNIST and Fashion-MNIST are
+fetched from OpenML by :func:`sklearn.datasets.fetch_openml`, which caches
+them under ``~/scikit_learn_data``; the other datasets need the directory.
 """
 
 import gzip
@@ -21,6 +23,9 @@ from pathlib import Path
 import numpy as np
 
 ODDS_TABLES = ("cardio", "thyroid", "satellite", "internetads")
+#: OpenML names of the image sets; their first 60,000 rows are the training split.
+OPENML_IMAGES = {"mnist": "mnist_784", "fashion-mnist": "Fashion-MNIST"}
+N_TRAIN_IMAGES = 60_000
 
 
 def resolve_data_dir(data_dir=None):
@@ -74,6 +79,8 @@ def load_idx_images(name, data_dir=None, split="train"):
     X : ndarray of shape (n_samples, 784), float32
     y : ndarray of shape (n_samples,), int64
     """
+    if resolve_data_dir(data_dir) is None:
+        return _openml_images(name, split)
     prefix = "train" if split == "train" else "t10k"
     images = _read_idx(_require(data_dir, name, f"{prefix}-images-idx3-ubyte.gz"), 16)
     labels = _read_idx(_require(data_dir, name, f"{prefix}-labels-idx1-ubyte.gz"), 8)
@@ -107,3 +114,19 @@ def load_odds(name, data_dir=None):
     """
     with np.load(_require(data_dir, "odds", f"{name}.npz")) as table:
         return table["X"].astype(np.float32), table["y"].astype(np.int64)
+
+
+def _openml_images(name, split):
+    """MNIST or Fashion-MNIST from OpenML (cached), split as the idx files are."""
+    from sklearn.datasets import fetch_openml
+
+    try:
+        X, y = fetch_openml(OPENML_IMAGES[name], version=1, return_X_y=True, as_frame=False)
+    except OSError as error:  # no network: urllib's URLError is an OSError
+        raise FileNotFoundError(
+            f"no data directory for {name} and OpenML is unreachable ({error}); pass "
+            "--data-dir or set SKAE_DATA_DIR (see benchmarks/datasets.py)"
+        ) from error
+    rows = slice(None, N_TRAIN_IMAGES) if split == "train" else slice(N_TRAIN_IMAGES, None)
+    return (np.asarray(X[rows], dtype=np.float32) / 255.0,
+            np.asarray(y[rows]).astype(np.int64))
