@@ -30,7 +30,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, VAETransformer
 
 from . import datasets
 
@@ -151,6 +151,7 @@ def neural(estimator_class):
 ESTIMATORS = {
     "PCA": linear_pca,
     "AE": neural(AutoencoderTransformer),
+    "VAE": neural(VAETransformer),
 }
 #: Estimators whose widest codes are also embedded in 2-D by t-SNE.
 TSNE_AFTER = ("AE",)
