@@ -10,6 +10,7 @@ import copy
 import functools
 import inspect
 import warnings
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -32,6 +33,8 @@ from ._networks import ACTIVATIONS, DenseAutoencoder
 
 _INPUT_DTYPES = (np.float64, np.float32)
 _INFERENCE_BATCH_SIZE = 4096
+# Float64 inference copies of fitted CPU modules, dropped with their module.
+_FLOAT64_COPIES = weakref.WeakKeyDictionary()
 
 
 def _scaling_statistics(X, scaling):
@@ -312,12 +315,15 @@ class _BaseAutoencoder(BaseEstimator):
         On the CPU inference runs on a float64 copy, so a row's output does
         not depend on which rows share its batch (float32 matrix products
         vary with the batch shape in the 7th digit); on CUDA it runs as
-        trained, in float32.
+        trained, in float32. The copy is made once per fitted module and
+        kept beside it, not in the estimator, so pickles stay small.
         """
-        module = self.net_.module_
+        module = self.net_.module_.eval()
         if torch.device(self.net_.device).type == "cpu":
-            module = copy.deepcopy(module).double()
-        return module.eval(), next(module.parameters()).dtype
+            if module not in _FLOAT64_COPIES:
+                _FLOAT64_COPIES[module] = copy.deepcopy(module).double()
+            module = _FLOAT64_COPIES[module]
+        return module, next(module.parameters()).dtype
 
     def _map_batches(self, X, fn, scaled=True):
         """``fn(module, batch)`` over batches of ``X``, joined in one NumPy array.
