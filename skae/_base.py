@@ -296,6 +296,13 @@ class _BaseAutoencoder(BaseEstimator):
         user = copy.deepcopy(self.callbacks) if self.callbacks else []
         return [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper), *user]
 
+    def _check_batch_norm(self, n_rows):
+        if self.batch_norm and n_rows < 2:
+            raise ValueError(
+                f"batch_norm=True cannot train on n_samples = {n_rows}: batch "
+                "normalisation needs at least 2 rows per batch."
+            )
+
     def _check_code_penalties(self):
         if self.sparsity_weight and self.code_activation != "sigmoid":
             raise ValueError(
@@ -313,6 +320,7 @@ class _BaseAutoencoder(BaseEstimator):
             "optimizer__weight_decay": self.weight_decay,
             "batch_size": min(self.batch_size, n_rows),
             "iterator_train__seed": seed,
+            "iterator_train__merge_single": self.batch_norm,
             "device": self.device_,
             "verbose": self.verbose,
             "noise_std": self.noise_std,
@@ -336,6 +344,7 @@ class _BaseAutoencoder(BaseEstimator):
         self._check_code_penalties()
         dataset = ArrayDataset(X, self.input_offset_, self.input_scale_, self.device_)
         train, valid = self._split(dataset, seed)
+        self._check_batch_norm(len(train))
         module_params = self._module_params(X.shape[1])
         self.n_components_ = module_params["n_components"]
         with torch_seeded(seed):

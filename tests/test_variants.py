@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skae import AutoencoderTransformer
-from skae._data import ArrayDataset
+from skae._data import ArrayDataset, BatchIterator
 from skae._net import AutoencoderNet, ReconstructionLoss
 from skae._networks import DenseAutoencoder, TiedLinear
 
@@ -222,3 +222,14 @@ def test_dropout_and_batch_norm_layers(digits):
 def test_bad_variant_parameters(digits, params):
     with pytest.raises(InvalidParameterError):
         AutoencoderTransformer(**FAST, **params).fit(digits)
+
+
+def test_batch_norm_never_trains_on_a_single_row(digits):
+    dataset = ArrayDataset(digits[:33], np.zeros(64), np.ones(64), "cpu")
+    sizes = [len(Xb) for Xb, _ in BatchIterator(dataset, 32, merge_single=True)]
+    assert sizes == [33]
+    assert len(BatchIterator(dataset, 32, merge_single=True)) == 1
+    # 33 rows in batches of 32 would otherwise end with a batch of one row.
+    AutoencoderTransformer(**{**FAST, "batch_size": 32}, batch_norm=True).fit(digits[:33])
+    with pytest.raises(ValueError, match="n_samples = 1"):
+        AutoencoderTransformer(**FAST, batch_norm=True).fit(digits[:1])
