@@ -182,4 +182,7 @@ class AutoencoderNet(NeuralNet):
         return penalty
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred[0], y_true) + self.code_penalty(y_pred[1])
+        loss = self.criterion_(y_pred[0], y_true)
+        if self.sparsity_weight or self.activity_l1:  # no extra ops on the plain path
+            loss = loss + self.code_penalty(y_pred[1])
+        return loss
