@@ -28,10 +28,11 @@ from skorch.utils import noop
 
 from ._data import ArrayDataset, BatchIterator
 from ._device import draw_seed, resolve_device, torch_seeded
-from ._net import AutoencoderNet, DivergenceGuard, ReconstructionLoss
-from ._networks import ACTIVATIONS, DenseAutoencoder
+from ._net import LBFGS, AutoencoderNet, DivergenceGuard, ReconstructionLoss
+from ._networks import ACTIVATIONS, DenseAutoencoder, SequentialAutoencoder
 
 _INPUT_DTYPES = (np.float64, np.float32)
+_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "lbfgs": LBFGS}
 _INFERENCE_BATCH_SIZE = 4096
 # Float64 inference copies of fitted CPU modules, dropped with their module.
 _FLOAT64_COPIES = weakref.WeakKeyDictionary()
@@ -42,12 +43,12 @@ def _scaling_statistics(X, scaling):
     n_features = X.shape[1]
     if scaling is None:
         return np.zeros(n_features), np.ones(n_features)
-    if scaling == "standard":
+    if scaling in ("standard", "center"):
         if sp.issparse(X):
             offset, variance = mean_variance_axis(X, axis=0)
         else:
             offset, variance = X.mean(axis=0), X.var(axis=0)
-        scale = np.sqrt(variance)
+        scale = np.sqrt(variance) if scaling == "standard" else np.ones(n_features)
     else:  # "minmax"
         offset, maximum = (min_max_axis(X, axis=0) if sp.issparse(X)
                            else (X.min(axis=0), X.max(axis=0)))
@@ -110,12 +111,23 @@ class _BaseAutoencoder(BaseEstimator):
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions(set(ACTIVATIONS) | {"auto"})],
+        "code_activation": [StrOptions(set(ACTIVATIONS))],
+        "tied_weights": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
         "loss": [StrOptions({"mse", "mae", "huber", "bce"})],
-        "scaling": [StrOptions({"standard", "minmax"}), None],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
+        "mask_probability": [Interval(Real, 0, 1, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "activity_l1": [Interval(Real, 0, None, closed="left")],
+        "scaling": [StrOptions({"standard", "center", "minmax"}), None],
+        "optimizer": [StrOptions(set(_OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -136,12 +148,23 @@ class _BaseAutoencoder(BaseEstimator):
         hidden_layer_sizes=(64,),
         activation="elu",
         output_activation="auto",
+        code_activation="identity",
+        tied_weights=False,
+        dropout=0.0,
+        batch_norm=False,
         loss="mse",
+        noise_std=0.0,
+        mask_probability=0.0,
+        sparsity_target=0.1,
+        sparsity_weight=0.0,
+        activity_l1=0.0,
         scaling="standard",
+        optimizer="adam",
         learning_rate=1e-3,
         weight_decay=0.0,
         batch_size=128,
         max_epochs=200,
+        pretrain_epochs=0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -155,12 +178,23 @@ class _BaseAutoencoder(BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
+        self.code_activation = code_activation
+        self.tied_weights = tied_weights
+        self.dropout = dropout
+        self.batch_norm = batch_norm
         self.loss = loss
+        self.noise_std = noise_std
+        self.mask_probability = mask_probability
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.activity_l1 = activity_l1
         self.scaling = scaling
+        self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.pretrain_epochs = pretrain_epochs
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -229,7 +263,11 @@ class _BaseAutoencoder(BaseEstimator):
             "n_components": self.n_components,
             "hidden_layer_sizes": self._validated_layer_sizes(),
             "activation": self.activation,
+            "code_activation": self.code_activation,
             "output_activation": self._resolved_output_activation(),
+            "tied_weights": self.tied_weights,
+            "dropout": self.dropout,
+            "batch_norm": self.batch_norm,
         }
 
     def _net_params(self):
@@ -261,37 +299,115 @@ class _BaseAutoencoder(BaseEstimator):
         user = copy.deepcopy(self.callbacks) if self.callbacks else []
         return [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper), *user]
 
+    def _check_batch_norm(self, n_rows):
+        if self.batch_norm and n_rows < 2:
+            raise ValueError(
+                f"batch_norm=True cannot train on n_samples = {n_rows}: batch "
+                "normalisation needs at least 2 rows per batch."
+            )
+
+    def _check_code_penalties(self):
+        if self.sparsity_weight and self.code_activation != "sigmoid":
+            raise ValueError(
+                "sparsity_weight > 0 pulls the mean activation of each coding "
+                "unit towards sparsity_target, which needs codes in (0, 1): use "
+                f"code_activation='sigmoid', not {self.code_activation!r}."
+            )
+
+    def _training_params(self, n_rows, seed):
+        """skorch net arguments shared by the network and its pre-training nets."""
+        params = {
+            "criterion": ReconstructionLoss,
+            "optimizer": _OPTIMIZERS[self.optimizer],
+            "lr": self.learning_rate,
+            "optimizer__weight_decay": self.weight_decay,
+            "batch_size": min(self.batch_size, n_rows),
+            "iterator_train__seed": seed,
+            "iterator_train__merge_single": self.batch_norm,
+            "device": self.device_,
+            "verbose": self.verbose,
+            "noise_std": self.noise_std,
+            "mask_probability": self.mask_probability,
+        }
+        if self.optimizer == "sgd":
+            params.update(optimizer__momentum=0.9, optimizer__nesterov=True)
+        elif self.optimizer == "lbfgs":
+            # Full-batch quasi-Newton steps with a line search: the step size
+            # comes from the search, not from learning_rate.
+            params.update(lr=1.0, batch_size=n_rows, optimizer__max_iter=20,
+                          optimizer__line_search_fn="strong_wolfe")
+        return params
+
     def _fit(self, X):
         """Fit the network to validated ``X``; set every fitted attribute."""
         self.device_ = resolve_device(self.device)
         seed = draw_seed(self.random_state)
         self.input_offset_, self.input_scale_ = _scaling_statistics(X, self.scaling)
         self._check_bce_range(X)
+        self._check_code_penalties()
         dataset = ArrayDataset(X, self.input_offset_, self.input_scale_, self.device_)
         train, valid = self._split(dataset, seed)
+        self._check_batch_norm(len(train))
         module_params = self._module_params(X.shape[1])
         self.n_components_ = module_params["n_components"]
         with torch_seeded(seed):
             self.net_ = self._net_class(
                 module=self._module_class,
                 **{f"module__{key}": value for key, value in module_params.items()},
-                criterion=ReconstructionLoss,
+                **self._training_params(len(train), seed),
                 criterion__loss=self.loss,
-                optimizer=torch.optim.Adam,
-                lr=self.learning_rate,
-                optimizer__weight_decay=self.weight_decay,
-                batch_size=min(self.batch_size, len(train)),
+                sparsity_target=self.sparsity_target,
+                sparsity_weight=self.sparsity_weight,
+                activity_l1=self.activity_l1,
                 max_epochs=self.max_epochs,
                 train_split=predefined_split(valid) if valid is not None else None,
-                iterator_train__seed=seed,
                 callbacks=self._callbacks(),
-                device=self.device_,
-                verbose=self.verbose,
                 **self._net_params(),
             )
-            self.net_.fit(train)
+            self.net_.initialize()
+            if self.pretrain_epochs:
+                self._pretrain(train, seed)
+            self.net_.partial_fit(train)
         self._record_history()
         return self
+
+    def _pretrain(self, dataset, seed):
+        """Greedy layer-wise pre-training of the initialised ``net_.module_``.
+
+        Each encoder layer and its mirror decoder layer are trained as a
+        shallow autoencoder of the previous layer's codes, in place: the
+        pairs share their parameters with the deep module, which
+        :meth:`_fit` then fine-tunes as a whole.
+        """
+        module = self.net_.module_
+        if not hasattr(module, "layer_pairs"):
+            raise ValueError(
+                f"pretrain_epochs > 0 needs a layered network; {type(self).__name__} "
+                f"with {type(module).__name__} has none, so set pretrain_epochs=0."
+            )
+        pairs = module.layer_pairs()
+        for depth, (encoder, decoder) in enumerate(pairs):
+            AutoencoderNet(
+                module=SequentialAutoencoder(encoder, decoder),
+                **self._training_params(len(dataset), seed + depth),
+                # The inner pairs rebuild hidden activations, not the data.
+                criterion__loss=self.loss if depth == 0 else "mse",
+                max_epochs=self.pretrain_epochs,
+                train_split=None,
+                callbacks=[("divergence_guard", DivergenceGuard())],
+            ).fit(dataset)
+            if depth < len(pairs) - 1:
+                dataset = self._encoded_dataset(encoder, dataset)
+        module.train()  # encoding left some blocks in eval mode
+
+    def _encoded_dataset(self, encoder, dataset):
+        """The outputs of ``encoder`` on every row of ``dataset``, as a dataset."""
+        encoder.eval()
+        with torch.no_grad():
+            codes = torch.cat([encoder(Xb).cpu() for Xb, _ in
+                               BatchIterator(dataset, _INFERENCE_BATCH_SIZE)]).numpy()
+        n_columns = codes.shape[1]
+        return ArrayDataset(codes, np.zeros(n_columns), np.ones(n_columns), self.device_)
 
     def _record_history(self):
         history = self.net_.history

@@ -7,8 +7,6 @@ tensor that already lives on the training device, or, for scipy sparse input,
 one CSR row block densified on its own, so the full matrix is never densified.
 """
 
-import math
-
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -84,16 +82,27 @@ class BatchIterator:
     seed : int, default=0
         Seed of the private generator that draws the row orders; the global
         torch generator is never touched.
+    merge_single : bool, default=False
+        Join a last batch of a single row to the batch before it (batch
+        normalisation cannot train on one row).
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, seed=0):
+    def __init__(self, dataset, batch_size, shuffle=False, seed=0, merge_single=False):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.merge_single = merge_single
         self.generator = torch.Generator().manual_seed(int(seed))
 
+    def _starts(self):
+        n_samples = len(self.dataset)
+        starts = list(range(0, n_samples, self.batch_size))
+        if self.merge_single and len(starts) > 1 and n_samples - starts[-1] == 1:
+            starts.pop()
+        return starts
+
     def __len__(self):
-        return math.ceil(len(self.dataset) / self.batch_size)
+        return len(self._starts())
 
     def __iter__(self):
         n_samples = len(self.dataset)
@@ -104,8 +113,8 @@ class BatchIterator:
                 order = order.numpy()
             else:
                 order = order.to(self.dataset.device)
-        for start in range(0, n_samples, self.batch_size):
-            stop = start + self.batch_size
+        starts = self._starts()
+        for start, stop in zip(starts, [*starts[1:], n_samples]):
             rows = slice(start, stop) if order is None else order[start:stop]
             Xb = self.dataset.batch(rows)
             yield Xb, Xb

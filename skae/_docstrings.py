@@ -19,29 +19,92 @@ n_components : int, default=2
         Activation of the reconstruction layer. ``'auto'`` is ``'sigmoid'``
         with ``loss='bce'`` and ``'identity'`` otherwise.
 
+    code_activation : {'identity', 'sigmoid', 'tanh', 'relu', ...}, \
+default='identity'
+        Activation of the coding layer, so of the codes ``transform``
+        returns. ``'sigmoid'`` gives codes in (0, 1), as the sparsity penalty
+        needs.
+
+    tied_weights : bool, default=False
+        Tie each decoder layer to its mirror encoder layer: it applies the
+        transpose of that layer's weight matrix, with a bias of its own. This
+        roughly halves the number of trainable parameters.
+
+    dropout : float in [0, 1), default=0.0
+        Dropout probability after each hidden activation of the encoder and
+        decoder (not on the code or the reconstruction). Active in training
+        only. No effect without hidden layers.
+
+    batch_norm : bool, default=False
+        Batch normalisation before each hidden activation of the encoder and
+        decoder. No effect without hidden layers.
+
     loss : {'mse', 'mae', 'huber', 'bce'}, default='mse'
         Reconstruction error minimised in training and reported by
         ``score_samples``: squared, absolute, Huber, or binary cross-entropy
         (for data in [0, 1]; use it with ``scaling='minmax'`` or ``None``).
 
-    scaling : {'standard', 'minmax'} or None, default='standard'
+    noise_std : float, default=0.0
+        Denoising: standard deviation of Gaussian noise added to the
+        (scaled) training inputs; the reconstruction target stays the clean
+        input. Noise is drawn afresh for every optimiser step and never at
+        inference.
+
+    mask_probability : float in [0, 1), default=0.0
+        Denoising by masking: each entry of a training input is set to zero
+        (the feature mean with ``scaling='standard'``) with this probability;
+        the target stays clean. Combines with ``noise_std``.
+
+    sparsity_target : float in (0, 1), default=0.1
+        Mean activation that the sparsity penalty pulls each coding unit
+        towards. Used when ``sparsity_weight > 0``.
+
+    sparsity_weight : float, default=0.0
+        Weight of the sparsity penalty: the Kullback-Leibler divergence
+        between ``sparsity_target`` and each coding unit's mean activation
+        over a mini-batch, summed over the units and added to the loss.
+        Needs ``code_activation='sigmoid'``.
+
+    activity_l1 : float, default=0.0
+        Weight of an L1 penalty on the code (the sum of absolute code values
+        of a row, averaged over the mini-batch), added to the loss.
+
+    scaling : {'standard', 'center', 'minmax'} or None, default='standard'
         How features are scaled before they reach the network:
-        zero mean and unit variance, the [0, 1] range of the training data, or
-        not at all. Reconstructions are returned in the original units, and
+        zero mean and unit variance, zero mean only (as PCA does), the [0, 1]
+        range of the training data, or not at all. Reconstructions are returned in the original units, and
         reconstruction errors are measured in the scaled space, so that every
         feature counts alike.
 
+    optimizer : {'adam', 'sgd', 'lbfgs'}, default='adam'
+        How the weights are trained: Adam on mini-batches; stochastic
+        gradient descent with Nesterov momentum 0.9 on mini-batches; or
+        full-batch L-BFGS with a strong-Wolfe line search, at most 20
+        iterations per epoch. L-BFGS ignores ``learning_rate`` and
+        ``batch_size``; it suits small data and smooth, noise-free objectives
+        (it is what makes a linear autoencoder recover PCA exactly).
+
     learning_rate : float, default=1e-3
-        Step size of the Adam optimiser.
+        Step size of the Adam and SGD optimisers.
 
     weight_decay : float, default=0.0
-        L2 penalty on the weights (Adam's ``weight_decay``).
+        L2 penalty on the weights: ``weight_decay * w`` is added to each
+        gradient (Adam's and SGD's ``weight_decay``; for L-BFGS the matching
+        term ``weight_decay / 2 * ||w||^2`` joins the objective).
 
     batch_size : int, default=128
         Rows per mini-batch; capped at the number of training rows.
 
     max_epochs : int, default=200
         Most passes over the training data.
+
+    pretrain_epochs : int, default=0
+        Greedy layer-wise pre-training when positive: before the whole
+        network is trained, each encoder layer and its mirror decoder layer
+        are trained for this many epochs as a shallow autoencoder of the
+        previous layer's outputs, outermost first. The first pair uses
+        ``loss``, the inner pairs the squared error; noise options apply to
+        each pair's input, code penalties only to the whole network.
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training rows, stop when their

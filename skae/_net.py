@@ -108,21 +108,72 @@ class DivergenceGuard(Callback):
             )
 
 
+class LBFGS(torch.optim.LBFGS):
+    """L-BFGS with an L2 penalty, so that ``weight_decay`` means what it means for Adam.
+
+    Adam's ``weight_decay`` adds ``weight_decay * w`` to every gradient, the
+    gradient of ``weight_decay / 2 * ||w||^2``; here that term is added to the
+    objective the line search sees.
+    """
+
+    def __init__(self, params, weight_decay=0.0, **kwargs):
+        super().__init__(params, **kwargs)
+        self.weight_decay = weight_decay
+
+    def step(self, closure):
+        if not self.weight_decay:
+            return super().step(closure)
+
+        def penalised():
+            loss = closure()
+            with torch.no_grad():
+                penalty = sum(p.square().sum() for p in self._params)
+                for p in self._params:
+                    if p.grad is not None:
+                        p.grad.add_(p, alpha=self.weight_decay)
+            return loss + 0.5 * self.weight_decay * penalty
+
+        return super().step(penalised)
+
+
 class AutoencoderNet(NeuralNet):
     """A skorch net whose target is its input and whose module is an autoencoder.
 
     The module's ``forward`` returns ``(reconstruction, code, ...)``; the loss
-    is the criterion applied to the reconstruction. Subclasses add terms by
-    overriding :meth:`get_loss`. Batches come from
-    :class:`~skae._data.BatchIterator` rather than a ``DataLoader``.
+    is the criterion applied to the reconstruction, plus the code penalties
+    below. Subclasses add terms by overriding :meth:`get_loss`. Batches come
+    from :class:`~skae._data.BatchIterator` rather than a ``DataLoader``.
+
+    Parameters
+    ----------
+    noise_std : float, default=0.0
+        Standard deviation of the Gaussian noise added to every training
+        batch (denoising); the target stays clean.
+    mask_probability : float, default=0.0
+        Probability that an entry of a training batch is set to zero
+        (masking noise); the target stays clean.
+    sparsity_target : float, default=0.1
+        Mean activation that the KL penalty pulls each coding unit to.
+    sparsity_weight : float, default=0.0
+        Weight of the KL-divergence sparsity penalty, summed over coding units.
+    activity_l1 : float, default=0.0
+        Weight of the L1 penalty on the code (sum over units, mean over rows).
+    *args, **kwargs
+        As for :class:`skorch.NeuralNet`.
     """
 
-    def __init__(self, *args, iterator_train=BatchIterator,
-                 iterator_valid=BatchIterator, **kwargs):
+    def __init__(self, *args, noise_std=0.0, mask_probability=0.0,
+                 sparsity_target=0.1, sparsity_weight=0.0, activity_l1=0.0,
+                 iterator_train=BatchIterator, iterator_valid=BatchIterator, **kwargs):
         kwargs.setdefault("iterator_train__shuffle", True)
         kwargs.setdefault("torch_load_kwargs", {"weights_only": False})
         super().__init__(*args, iterator_train=iterator_train,
                          iterator_valid=iterator_valid, **kwargs)
+        self.noise_std = noise_std
+        self.mask_probability = mask_probability
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.activity_l1 = activity_l1
 
     @property
     def _default_callbacks(self):
@@ -139,8 +190,42 @@ class AutoencoderNet(NeuralNet):
         if any(m.training != training for m in modules):
             super()._set_training(training)
 
+    def corrupt(self, X):
+        """A noisy copy of the batch ``X`` (``X`` itself when there is no noise).
+
+        The noise comes from torch's global generator, which the estimators
+        fork and seed around ``fit``, so fits stay repeatable.
+        """
+        if self.mask_probability:
+            X = X * (torch.rand_like(X) >= self.mask_probability)
+        if self.noise_std:
+            X = X + self.noise_std * torch.randn_like(X)
+        return X
+
+    def train_step(self, batch, **fit_params):
+        # Corrupt once per optimiser step (L-BFGS evaluates its closure
+        # several times and needs one objective); the target stays clean.
+        Xi, yi = batch
+        return super().train_step((self.corrupt(Xi), yi), **fit_params)
+
+    def code_penalty(self, code):
+        """Sparsity (KL divergence) and L1 activity penalties on a batch of codes."""
+        penalty = code.new_zeros(())
+        if self.sparsity_weight:
+            rho = self.sparsity_target
+            mean = code.mean(dim=0).clamp(1e-6, 1 - 1e-6)
+            kl = rho * torch.log(rho / mean) + (1 - rho) * torch.log((1 - rho) / (1 - mean))
+            penalty = penalty + self.sparsity_weight * kl.sum()
+        if self.activity_l1:
+            penalty = penalty + self.activity_l1 * code.abs().sum(dim=1).mean()
+        return penalty
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred[0], y_true)
+        loss = self.criterion_(y_pred[0], y_true)
+        if self.sparsity_weight or self.activity_l1:  # no extra ops on the plain path
+            loss = loss + self.code_penalty(y_pred[1])
+        return loss
+
 
 
 class WarmupEarlyStopping(EarlyStopping):

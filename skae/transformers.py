@@ -240,6 +240,32 @@ class VAETransformer(AutoencoderTransformer):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
 
+    # Options of the deterministic autoencoder that a VAE has no use for:
+    # the value that leaves each off, and why.
+    _UNSUPPORTED = {
+        "code_activation": ("identity", "the code is a Gaussian sample"),
+        "tied_weights": (False, "the decoder does not mirror the mean head"),
+        "sparsity_weight": (0.0, "the KL term already regularises the code"),
+        "activity_l1": (0.0, "the KL term already regularises the code"),
+    }
+
+    def _module_params(self, n_features):
+        for name, (off, reason) in self._UNSUPPORTED.items():
+            if getattr(self, name) != off:
+                raise ValueError(
+                    f"VAETransformer does not support {name}={getattr(self, name)!r} "
+                    f"({reason}); leave it at {off!r}."
+                )
+        if self.optimizer == "lbfgs":
+            raise ValueError(
+                "VAETransformer does not support optimizer='lbfgs': its objective "
+                "is stochastic (sampled codes), which breaks the L-BFGS line "
+                "search; use 'adam' or 'sgd'."
+            )
+        params = super()._module_params(n_features)
+        del params["code_activation"], params["tied_weights"]
+        return params
+
     def _net_params(self):
         return {"beta": self.beta, "kl_warmup_epochs": self.kl_warmup_epochs}
 

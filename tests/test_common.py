@@ -2,15 +2,26 @@
 
 import warnings
 
-import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import AutoencoderTransformer, VAETransformer
 
-FAST = dict(hidden_layer_sizes=(8,), max_epochs=5, batch_size=32, device="cpu", random_state=0)
+FAST = {"hidden_layer_sizes": (8,), "max_epochs": 5, "batch_size": 32, "device": "cpu",
+        "random_state": 0}
 
-ESTIMATORS = [AutoencoderTransformer(**FAST), VAETransformer(**FAST)]
+# The variants of the source documents, switched on (fast settings).
+VARIANTS = [
+    {"tied_weights": True, "dropout": 0.1, "batch_norm": True, "pretrain_epochs": 2},
+    {"noise_std": 0.1, "mask_probability": 0.1, "code_activation": "sigmoid",
+     "sparsity_weight": 0.05, "activity_l1": 1e-3, "optimizer": "sgd"},
+    {"hidden_layer_sizes": (), "activation": "identity", "scaling": "center",
+     "optimizer": "lbfgs", "weight_decay": 1e-4},
+]
+
+ESTIMATORS = [AutoencoderTransformer(**FAST), VAETransformer(**FAST)] + [
+    AutoencoderTransformer(**{**FAST, **variant}) for variant in VARIANTS
+]
 
 EXPECTED_FAILED_CHECKS = {}
 

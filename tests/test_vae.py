@@ -321,3 +321,30 @@ def test_samples_lie_in_the_data_range(fitted_digits, digits):
     assert inside.mean() > 0.97
     # and they are not all one image
     assert samples.std(axis=0).mean() > 0.5
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"code_activation": "sigmoid"}, "code_activation"),
+        ({"tied_weights": True}, "tied_weights"),
+        ({"sparsity_weight": 0.05}, "sparsity_weight"),
+        ({"activity_l1": 1e-3}, "activity_l1"),
+        ({"optimizer": "lbfgs"}, "lbfgs"),
+        ({"pretrain_epochs": 2}, "pre-train|pretrain|layer"),
+    ],
+)
+def test_vae_rejects_deterministic_only_options(params, match):
+    X = np.random.RandomState(0).rand(30, 5)
+    with pytest.raises(ValueError, match=match):
+        VAETransformer(max_epochs=2, **params).fit(X)
+
+
+def test_vae_hidden_regularisation_and_denoising_change_the_fit():
+    X = load_digits().data[:200]
+    base = dict(n_components=2, hidden_layer_sizes=(16,), max_epochs=3, random_state=0)
+    reference = VAETransformer(**base).fit(X).transform(X)
+    for option in ({"dropout": 0.2}, {"batch_norm": True}, {"noise_std": 0.3}):
+        codes = VAETransformer(**base, **option).fit(X).transform(X)
+        assert np.isfinite(codes).all()
+        assert not np.allclose(codes, reference), option
