@@ -1,8 +1,14 @@
 """skae: scikit-learn compatible autoencoders backed by PyTorch and skorch."""
 
 from ._net import TrainingDivergedError
+from .outlier import AutoencoderOutlierDetector
 from .transformers import AutoencoderTransformer
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoencoderTransformer", "TrainingDivergedError", "__version__"]
+__all__ = [
+    "AutoencoderOutlierDetector",
+    "AutoencoderTransformer",
+    "TrainingDivergedError",
+    "__version__",
+]

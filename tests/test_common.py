@@ -6,11 +6,11 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderOutlierDetector, AutoencoderTransformer
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=5, batch_size=32, device="cpu", random_state=0)
 
-ESTIMATORS = [AutoencoderTransformer(**FAST)]
+ESTIMATORS = [AutoencoderTransformer(**FAST), AutoencoderOutlierDetector(**FAST)]
 
 EXPECTED_FAILED_CHECKS = {}
 
