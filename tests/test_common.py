@@ -5,7 +5,7 @@ import warnings
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer, VAETransformer
+from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
 
 FAST = {"hidden_layer_sizes": (8,), "max_epochs": 5, "batch_size": 32, "device": "cpu",
         "random_state": 0}
@@ -19,7 +19,11 @@ VARIANTS = [
      "optimizer": "lbfgs", "weight_decay": 1e-4},
 ]
 
-ESTIMATORS = [AutoencoderTransformer(**FAST), VAETransformer(**FAST)] + [
+ESTIMATORS = [
+    AutoencoderTransformer(**FAST),
+    VAETransformer(**FAST),
+    AutoencoderOutlierDetector(**FAST),
+] + [
     AutoencoderTransformer(**{**FAST, **variant}) for variant in VARIANTS
 ]
 

@@ -1,0 +1,224 @@
+"""Tests of AutoencoderOutlierDetector."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.ensemble import IsolationForest
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import roc_auc_score
+
+from skae import AutoencoderOutlierDetector
+
+FAST = {"hidden_layer_sizes": (16,), "n_components": 2, "max_epochs": 30, "batch_size": 64,
+        "device": "cpu", "random_state": 0}
+
+
+@pytest.fixture(autouse=True)
+def _no_convergence_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def low_rank_data(n_samples=400, n_features=12, n_outliers=20, seed=0):
+    """Rows on a 3-D subspace of unequal raw scales, the first ``n_outliers`` off it."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_samples, 3)) @ rng.normal(size=(3, n_features))
+    X += 0.05 * rng.normal(size=X.shape)
+    X[:n_outliers] += 3 * rng.normal(size=(n_outliers, n_features))
+    X = X * np.logspace(-2, 3, n_features) + 100  # raw, unscaled units
+    y = np.zeros(n_samples, dtype=int)
+    y[:n_outliers] = 1
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def data():
+    return low_rank_data()
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return AutoencoderOutlierDetector(**FAST).fit(data[0])
+
+
+def test_fit_returns_self(data):
+    detector = AutoencoderOutlierDetector(**FAST)
+    assert detector.fit(data[0]) is detector
+
+
+def test_injected_outliers_are_found_on_raw_contaminated_data(data, fitted):
+    X, y = data
+    # Fitted on the contaminated training data itself, in raw units.
+    assert roc_auc_score(y, -fitted.score_samples(X)) > 0.9
+    X_new, y_new = low_rank_data(seed=0, n_outliers=40)
+    assert roc_auc_score(y_new, -fitted.score_samples(X_new)) > 0.9
+
+
+def test_trained_on_clean_data_flags_new_outliers(data):
+    X, y = data
+    detector = AutoencoderOutlierDetector(contamination=0.01, **FAST).fit(X[y == 0])
+    assert (detector.predict(X[y == 1]) == -1).mean() >= 0.85
+    assert (detector.predict(X[y == 0]) == 1).mean() > 0.95
+
+
+def test_scores_are_float64_and_consistent(data, fitted):
+    X = data[0].astype(np.float32)
+    scores = fitted.score_samples(X)
+    decision = fitted.decision_function(X)
+    assert scores.dtype == decision.dtype == np.float64
+    np.testing.assert_allclose(decision, scores - fitted.offset_)
+    np.testing.assert_array_equal(fitted.predict(X), np.where(decision < 0, -1, 1))
+    assert fitted.threshold_ == -fitted.offset_
+
+
+def test_feature_errors_average_to_the_score(data, fitted):
+    errors = fitted.feature_errors(data[0])
+    assert errors.shape == data[0].shape and errors.dtype == np.float64
+    assert (errors >= 0).all()
+    np.testing.assert_allclose(errors.mean(axis=1), -fitted.score_samples(data[0]))
+
+
+def test_feature_errors_point_at_the_corrupted_column(data, fitted):
+    X = data[0][20:60].copy()  # inliers
+    column = 7
+    X[:, column] += 8 * fitted.input_scale_[column]
+    errors = fitted.feature_errors(X)
+    assert (errors.argmax(axis=1) == column).all()
+
+
+@pytest.mark.parametrize("contamination", [0.02, 0.1, 0.25])
+def test_contamination_sets_the_training_outlier_share(data, contamination):
+    X = data[0]
+    detector = AutoencoderOutlierDetector(contamination=contamination, **FAST).fit(X)
+    share = (detector.predict(X) == -1).mean()
+    assert abs(share - contamination) <= 1.5 / len(X)
+    np.testing.assert_allclose(
+        detector.offset_, np.percentile(detector.score_samples(X), 100 * contamination))
+
+
+def test_auto_threshold_is_mean_plus_one_std_of_training_errors(data):
+    X = data[0]
+    detector = AutoencoderOutlierDetector(contamination="auto", **FAST).fit(X)
+    errors = -detector.score_samples(X)
+    np.testing.assert_allclose(detector.threshold_, errors.mean() + errors.std())
+    np.testing.assert_allclose(detector.offset_, -(errors.mean() + errors.std()))
+    np.testing.assert_array_equal(detector.predict(X) == -1, errors > detector.threshold_)
+
+
+def test_contamination_changes_only_the_threshold(data):
+    X = data[0]
+    low = AutoencoderOutlierDetector(contamination=0.01, **FAST).fit(X)
+    high = AutoencoderOutlierDetector(contamination=0.2, **FAST).fit(X)
+    np.testing.assert_array_equal(low.score_samples(X), high.score_samples(X))
+    assert low.offset_ < high.offset_
+
+
+@pytest.mark.parametrize("contamination", [0.0, 0.6, -0.1, "none", None])
+def test_bad_contamination_is_rejected(data, contamination):
+    with pytest.raises(ValueError, match="contamination"):
+        AutoencoderOutlierDetector(contamination=contamination, **FAST).fit(data[0])
+
+
+@pytest.mark.parametrize("backbone", ["vae", "dense", None])
+def test_bad_backbone_is_rejected(data, backbone):
+    with pytest.raises(ValueError, match="backbone"):
+        AutoencoderOutlierDetector(backbone=backbone, **FAST).fit(data[0])
+
+
+def test_backbone_selects_the_network(fitted):
+    from skae._networks import DenseAutoencoder
+
+    assert isinstance(fitted.net_.module_, DenseAutoencoder)
+    assert fitted.get_params()["backbone"] == "autoencoder"
+
+
+def test_defaults_differ_from_the_transformer_where_tuned():
+    from skae import AutoencoderTransformer
+
+    params = AutoencoderOutlierDetector().get_params()
+    assert set(AutoencoderTransformer().get_params()) < set(params)
+    assert params["contamination"] == "auto" and params["backbone"] == "autoencoder"
+    assert (params["loss"], params["scaling"], params["max_epochs"]) == ("mae", "minmax", 30)
+    assert AutoencoderTransformer().get_params()["loss"] == "mse"
+    assert clone(AutoencoderOutlierDetector(contamination=0.1)).contamination == 0.1
+
+
+def test_not_fitted():
+    detector = AutoencoderOutlierDetector()
+    for method in ("score_samples", "decision_function", "predict", "feature_errors"):
+        with pytest.raises(NotFittedError):
+            getattr(detector, method)(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("bad", [np.array([[np.nan, 1.0]] * 4), np.array([[np.inf, 1.0]] * 4)])
+def test_non_finite_input_is_rejected(bad):
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        AutoencoderOutlierDetector(**FAST).fit(bad)
+
+
+def test_wrong_width_is_rejected(data, fitted):
+    with pytest.raises(ValueError, match="features"):
+        fitted.feature_errors(data[0][:, :5])
+
+
+def test_input_is_not_modified(data):
+    X = data[0].copy()
+    detector = AutoencoderOutlierDetector(**FAST).fit(X)
+    detector.feature_errors(X)
+    np.testing.assert_array_equal(X, data[0])
+
+
+def test_pickle_round_trip(data, fitted):
+    restored = pickle.loads(pickle.dumps(fitted))
+    X = data[0]
+    np.testing.assert_array_equal(restored.score_samples(X), fitted.score_samples(X))
+    np.testing.assert_array_equal(restored.predict(X), fitted.predict(X))
+    assert restored.offset_ == fitted.offset_
+
+
+def test_repeatable_and_leaves_global_rngs_alone(data, fitted):
+    np_state = np.random.get_state()[1].copy()
+    torch_state = torch.get_rng_state().clone()
+    again = AutoencoderOutlierDetector(**FAST).fit(data[0])
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(again.score_samples(data[0]), fitted.score_samples(data[0]))
+
+
+def test_pandas_input_keeps_feature_names(data):
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(data[0], columns=[f"sensor_{i}" for i in range(data[0].shape[1])])
+    detector = AutoencoderOutlierDetector(**FAST).fit(X)
+    np.testing.assert_array_equal(detector.feature_names_in_, X.columns)
+    assert detector.feature_errors(X).shape == X.shape
+    with pytest.warns(UserWarning, match="feature names"):
+        detector.predict(X.to_numpy())
+
+
+def test_sparse_input_matches_dense(data):
+    sp = pytest.importorskip("scipy.sparse")
+    X = data[0][:100]
+    detector = AutoencoderOutlierDetector(**FAST).fit(X)
+    np.testing.assert_allclose(detector.score_samples(sp.csr_matrix(X)),
+                               detector.score_samples(X))
+
+
+def test_drop_in_for_isolation_forest(data):
+    X, y = data
+    for detector in (IsolationForest(contamination=0.05, random_state=0),
+                     AutoencoderOutlierDetector(contamination=0.05, **FAST)):
+        labels = detector.fit_predict(X)
+        assert set(np.unique(labels)) == {-1, 1}
+        assert roc_auc_score(y, -detector.score_samples(X)) > 0.8
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_model_scores_on_cpu_after_pickling(data):
+    detector = AutoencoderOutlierDetector(**{**FAST, "device": "cuda"}).fit(data[0])
+    restored = pickle.loads(pickle.dumps(detector))
+    assert restored.score_samples(data[0]).dtype == np.float64
