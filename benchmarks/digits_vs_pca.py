@@ -11,13 +11,14 @@ so PCA's objective is the raw squared error, and the autoencoder is asked to
 minimise the same thing. Standardising would weight the near-constant border
 pixels like the informative centre ones.
 
-Run: ``python -m benchmarks.digits_vs_pca`` (writes
+Run: ``python -m benchmarks.digits_vs_pca [--threads 1]`` (writes
 ``benchmarks/results/digits_vs_pca.{md,json}``).
 """
 
 import argparse
 import json
 import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -115,13 +116,17 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-train", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR,
                         help="directory for digits_vs_pca.{md,json}")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rows = run(args.code_sizes, epochs=args.epochs, seed=args.seed,
                max_train=args.max_train, log=lambda line: print(line, flush=True))
-    command = "python -m benchmarks.digits_vs_pca" + (
-        "" if argv is None else " " + " ".join(argv))
+    command = " ".join(["python -m benchmarks.digits_vs_pca",
+                        *(sys.argv[1:] if argv is None else argv)])
     table = markdown_table(rows)
     settings = ", ".join(f"{key}={value!r}" for key, value in AE_SETTINGS.items())
     report = (f"# AutoencoderTransformer vs PCA on digits\n\n"
@@ -129,7 +134,7 @@ def main(argv=None):
               f"Digits, 75/25 split (seed 0), test MSE in pixel units (0-16). "
               f"Autoencoder: {settings}, max_epochs={args.epochs}, "
               f"random_state={args.seed}. Fit times are wall-clock on "
-              f"{torch.get_num_threads()} torch threads and noisy.\n\n{table}\n")
+              f"{torch.get_num_threads()} torch thread(s) and noisy.\n\n{table}\n")
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "digits_vs_pca.md").write_text(report)
