@@ -37,13 +37,14 @@ def resolve_data_dir(data_dir=None):
         Explicit directory; falls back to ``$SKAE_DATA_DIR``, then to
         ``../shared/data`` next to the repository.
     """
-    candidates = [data_dir, os.environ.get("SKAE_DATA_DIR"),
-                  Path(__file__).resolve().parents[2] / "shared" / "data"]
-    for candidate in candidates:
+    if data_dir is not None:
+        if not Path(data_dir).is_dir():
+            raise FileNotFoundError(f"data directory {data_dir!s} does not exist")
+        return Path(data_dir)
+    for candidate in (os.environ.get("SKAE_DATA_DIR"),
+                      Path(__file__).resolve().parents[2] / "shared" / "data"):
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
-    if data_dir is not None:
-        raise FileNotFoundError(f"data directory {data_dir!s} does not exist")
     return None
 
 

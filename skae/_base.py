@@ -28,7 +28,13 @@ from skorch.utils import noop
 
 from ._data import ArrayDataset, BatchIterator
 from ._device import draw_seed, resolve_device, torch_seeded
-from ._net import LBFGS, AutoencoderNet, DivergenceGuard, ReconstructionLoss
+from ._net import (
+    LBFGS,
+    AutoencoderNet,
+    DivergenceGuard,
+    ReconstructionLoss,
+    TrainingDivergedError,
+)
 from ._networks import ACTIVATIONS, DenseAutoencoder, SequentialAutoencoder
 
 _INPUT_DTYPES = (np.float64, np.float32)
@@ -36,6 +42,10 @@ _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "lbfgs": LBFGS}
 _INFERENCE_BATCH_SIZE = 4096
 # Float64 inference copies of fitted CPU modules, dropped with their module.
 _FLOAT64_COPIES = weakref.WeakKeyDictionary()
+# A fit this many times worse than reconstructing every row by the mean row
+# has diverged (see _BaseAutoencoder._check_not_diverged).
+_DIVERGENCE_FACTOR = 100.0
+_DIVERGENCE_CHECK_ROWS = 4096
 
 
 def _scaling_statistics(X, scaling):
@@ -108,7 +118,7 @@ class _BaseAutoencoder(BaseEstimator):
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions(set(ACTIVATIONS) | {"auto"})],
         "code_activation": [StrOptions(set(ACTIVATIONS))],
@@ -224,13 +234,15 @@ class _BaseAutoencoder(BaseEstimator):
                              reset=reset)
 
     def _validated_layer_sizes(self):
-        sizes = np.asarray(self.hidden_layer_sizes).reshape(-1)
-        if sizes.size and (not np.issubdtype(sizes.dtype, np.integer) or sizes.min() < 1):
+        sizes = np.asarray(self.hidden_layer_sizes)
+        if sizes.ndim > 1 or (sizes.size and (not np.issubdtype(sizes.dtype, np.integer)
+                                              or sizes.min() < 1)):
             raise ValueError(
-                "hidden_layer_sizes must be a sequence of positive integers, "
+                "hidden_layer_sizes must be a positive integer or a flat sequence "
+                "of positive integers, "
                 f"got {self.hidden_layer_sizes!r}."
             )
-        return tuple(int(s) for s in sizes)
+        return tuple(int(s) for s in sizes.reshape(-1))
 
     def _resolved_output_activation(self):
         if self.output_activation != "auto":
@@ -368,6 +380,8 @@ class _BaseAutoencoder(BaseEstimator):
             if self.pretrain_epochs:
                 self._pretrain(train, seed)
             self.net_.partial_fit(train)
+            self._release_training_state()
+            self._check_not_diverged(X, seed)
         self._record_history()
         return self
 
@@ -408,6 +422,56 @@ class _BaseAutoencoder(BaseEstimator):
                                BatchIterator(dataset, _INFERENCE_BATCH_SIZE)]).numpy()
         n_columns = codes.shape[1]
         return ArrayDataset(codes, np.zeros(n_columns), np.ones(n_columns), self.device_)
+
+    def _check_not_diverged(self, X, seed):
+        """Raise when the fitted network reconstructs far worse than the mean row.
+
+        The divergence guard stops training on a loss that is not finite, but a
+        too large learning rate can also leave the weights huge and the loss
+        finite at 1e30. Any network can reconstruct every row by the mean
+        training row (zero weights, biases at the mean), so a fit more than
+        ``_DIVERGENCE_FACTOR`` times worse than that is diverged, not a poor
+        optimum. Both errors are the criterion in the scaled space, measured
+        on at most ``_DIVERGENCE_CHECK_ROWS`` training rows.
+        """
+        if X.shape[0] > _DIVERGENCE_CHECK_ROWS:
+            rows = np.random.RandomState(seed).choice(X.shape[0], _DIVERGENCE_CHECK_ROWS,
+                                                      replace=False)
+            X = X[np.sort(rows)]
+        mean_row = (np.asarray(X.mean(axis=0)).ravel() - self.input_offset_) / self.input_scale_
+        criterion = self.net_.criterion_
+
+        def mean_row_errors(module, Xb):
+            return criterion.elementwise(
+                torch.as_tensor(mean_row, dtype=Xb.dtype, device=Xb.device).expand_as(Xb),
+                Xb).mean(dim=1)
+
+        error = float(self._reconstruction_errors(X).mean())
+        baseline = float(self._map_batches(X, mean_row_errors).mean())
+        if not error <= max(_DIVERGENCE_FACTOR * baseline, 1.0):
+            raise TrainingDivergedError(
+                f"Training diverged: after {len(self.net_.history)} epochs the "
+                f"network's {self.loss} on the training data is {error:.3g}, "
+                f"{error / max(baseline, 1e-300):.3g} times that of reconstructing "
+                f"every row by the mean row ({baseline:.3g}). Lower learning_rate "
+                f"(now {self.learning_rate}), keep the input scaling on, or use a "
+                "smaller network."
+            )
+
+    def _release_training_state(self):
+        """Drop what the fitted net holds only for training.
+
+        The validation split (a copy of training rows, on the training device)
+        and early stopping's copy of the best weights (already loaded into the
+        module) would otherwise be pickled with the estimator: the training
+        data would leak into every pickle, and, being CUDA tensors outside the
+        net's ``module_``, they could not be unpickled on a machine without
+        CUDA.
+        """
+        self.net_.train_split = None
+        for _, callback in self.net_.callbacks_:
+            if isinstance(callback, EarlyStopping):
+                callback.best_model_weights_ = None
 
     def _record_history(self):
         history = self.net_.history

@@ -4,9 +4,9 @@ AUTOENCODER_PARAMETERS = """\
 n_components : int, default=2
         Width of the code: the number of features ``transform`` returns.
 
-    hidden_layer_sizes : tuple of int, default=(64,)
+    hidden_layer_sizes : int or tuple of int, default=(64,)
         Widths of the encoder's hidden layers, from the input towards the
-        code. The decoder mirrors them. ``()`` gives a single-layer encoder
+        code (an int is one hidden layer). The decoder mirrors them. ``()`` gives a single-layer encoder
         and decoder; with ``activation='identity'`` that is a linear
         autoencoder, which spans the same subspace as PCA.
 

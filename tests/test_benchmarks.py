@@ -83,7 +83,8 @@ def test_quick_suite_writes_report_json_and_figures(tmp_path, capsys):
     assert "python -m benchmarks --epochs 2 " in saved["meta"]["command"]
     rows = saved["datasets"][0]["rows"]
     assert {(r["n_components"], r["estimator"]) for r in rows} == {
-        (2, "PCA"), (2, "AE"), (8, "PCA"), (8, "AE"), (2, "AE+t-SNE")}
+        (2, "PCA"), (2, "AE"), (2, "VAE"), (8, "PCA"), (8, "AE"), (8, "VAE"),
+        (2, "AE+t-SNE")}
     for row in rows:
         if row["estimator"] == "PCA":
             assert row["ratio_to_pca"]["reconstruction_mse"] == 1.0
@@ -95,7 +96,7 @@ def test_quick_suite_writes_report_json_and_figures(tmp_path, capsys):
     assert "| 8 | AE |" in (out / "report.md").read_text()
     assert ".. list-table::" in (out / "report.rst").read_text()
     progress = capsys.readouterr().err
-    assert "[1/6" in progress and "[6/6" in progress
+    assert "[1/8" in progress and "[8/8" in progress
     assert results["overhead"]["ratio"] > 0
     assert "Training overhead" in (out / "report.md").read_text()
 
