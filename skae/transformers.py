@@ -9,7 +9,13 @@ from ._docstrings import fill_doc
 @fill_doc
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                              _BaseAutoencoder):
-    """Non-linear dimensionality reduction with a fully connected autoencoder.
+    """Non-linear dimensionality reduction with an autoencoder.
+
+    The network is fully connected by default; ``network='conv'`` makes it
+    convolutional, for images, and ``network='lstm'`` a sequence-to-sequence
+    LSTM, for windows of a time series (see
+    :class:`~skae.preprocessing.SlidingWindows`). Rows are always flat:
+    ``input_shape`` says how to read them as images or windows.
 
     A drop-in for :class:`~sklearn.decomposition.PCA`: ``transform`` returns
     the code, ``inverse_transform`` the reconstruction in the original units,
