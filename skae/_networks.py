@@ -20,6 +20,7 @@ route to them; nothing here imports scikit-learn.
 import itertools
 import math
 
+import torch
 from torch import nn
 
 ACTIVATIONS = {
