@@ -41,8 +41,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import (accuracy_score, f1_score, precision_score, recall_score,
-                             roc_auc_score)
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderTransformer
@@ -229,19 +228,19 @@ def render(results):
     setting = results["settings"]
     return "\n\n".join([
         "# Convolutional and LSTM autoencoders: images and sequences",
-        f"Command: `{results['command']}`. Settings: `{json.dumps(setting)}`. Fit times "
-        "are wall-clock seconds on a shared, busy 2-core CPU: noisy, compare within a run.",
+        (f"Command: `{results['command']}`. Settings: `{json.dumps(setting)}`. Fit times "
+        "are wall-clock seconds on a shared, busy 2-core CPU: noisy, compare within a run."),
         "## Fashion-MNIST reconstruction (test MSE, pixels in [0, 1])",
-        f"Training on {setting['fashion_train']} random training images, testing on "
-        f"{setting['fashion_test']} random test images.",
+        (f"Training on {setting['fashion_train']} random training images, testing on "
+        f"{setting['fashion_test']} random test images."),
         _table(results["fashion"], ["n_components", "model", "test_mse", "fit_time_s",
                                     "epochs"]),
         f"![reconstructions]({NAME}_fashion.png)",
         "## MNIST anomaly detection (normal digit = positive class)",
         _table(results["mnist"], ["normal_digit", "model", "roc_auc", "f1", "fit_time_s",
                                   "n_train", "n_test"]),
-        "Source article (fixed thresholds): digit 5 dense F1 0.76, conv F1 0.69; "
-        "digit 1 dense F1 0.96.",
+        ("Source article (fixed thresholds): digit 5 dense F1 0.76, conv F1 0.69; "
+        "digit 1 dense F1 0.96."),
         "## ECG5000 (normal beat = positive class; threshold mean + 1 std of training error)",
         _table(results["ecg"], ["model", "accuracy", "precision", "recall", "roc_auc",
                                 "fit_time_s", "epochs", "n_train", "n_test"]),

@@ -128,12 +128,9 @@ class ConvAutoencoder(nn.Module):
         towards the code; one pooling step per block.
     kernel_size : int
         Odd side of every convolution kernel.
-    activation : str
-        Activation of the hidden layers (a key of ``ACTIVATIONS``).
-    code_activation : str
-        Activation of the coding layer.
-    output_activation : str
-        Activation of the reconstruction.
+    activation, code_activation, output_activation : str
+        Activations of the hidden (dense and convolution) layers, of the
+        coding layer and of the reconstruction, as in :class:`DenseAutoencoder`.
     """
 
     def __init__(self, input_shape, n_components, hidden_layer_sizes=(),
