@@ -9,6 +9,7 @@ public estimators only say what they return.
 import copy
 import functools
 import inspect
+import math
 import warnings
 import weakref
 from numbers import Integral, Real
@@ -35,7 +36,7 @@ from ._net import (
     ReconstructionLoss,
     TrainingDivergedError,
 )
-from ._networks import ACTIVATIONS, DenseAutoencoder, SequentialAutoencoder
+from ._networks import ACTIVATIONS, NETWORKS, SequentialAutoencoder
 
 _INPUT_DTYPES = (np.float64, np.float32)
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "lbfgs": LBFGS}
@@ -68,6 +69,50 @@ def _scaling_statistics(X, scaling):
     # Constant features pass through unscaled, as in StandardScaler.
     scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(offset))] = 1.0
     return offset, scale
+
+
+def _positive_ints(value, name):
+    """``value`` (an int or a flat sequence) as a tuple of positive ints.
+
+    Raises a ValueError naming ``name`` otherwise.
+    """
+    ints = np.asarray(value)
+    if ints.ndim > 1 or (ints.size and (not np.issubdtype(ints.dtype, np.integer)
+                                        or ints.min() < 1)):
+        raise ValueError(f"{name} must be a positive integer or a flat sequence of "
+                         f"positive integers, got {value!r}.")
+    return tuple(int(i) for i in ints.reshape(-1))
+
+
+def check_options_off(estimator, options, context):
+    """Raise a ValueError if any of ``options`` is switched on.
+
+    Parameters
+    ----------
+    estimator : estimator
+    options : dict
+        ``{parameter name: (the value that leaves it off, why it does not apply)}``.
+    context : str
+        Says what the options do not apply to, e.g. ``"network='conv'"``.
+    """
+    for name, (off, reason) in options.items():
+        value = getattr(estimator, name)
+        if value != off:
+            raise ValueError(f"{name}={value!r} does not apply to {context} ({reason}); "
+                             f"leave it at {off!r}.")
+
+
+# Options of the fully connected network only, with the values that leave
+# them off.
+_DENSE_ONLY_OPTIONS = {
+    "tied_weights": (False, "only dense layers are tied"),
+    "dropout": (0.0, "it acts on dense hidden layers"),
+    "batch_norm": (False, "it acts on dense hidden layers"),
+}
+
+
+# The axes of the shape each network reads a flat row as.
+_INPUT_AXES = {"conv": ("channels", "height", "width"), "lstm": ("time_steps", "n_features")}
 
 
 def extends_parameters(base, **defaults):
@@ -118,6 +163,11 @@ class _BaseAutoencoder(BaseEstimator):
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
+        "network": [StrOptions(set(NETWORKS))],
+        "input_shape": ["array-like", None],
+        "conv_channels": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "reverse_decoding": ["boolean"],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions(set(ACTIVATIONS) | {"auto"})],
@@ -148,13 +198,17 @@ class _BaseAutoencoder(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    _module_class = DenseAutoencoder
     _net_class = AutoencoderNet
 
     def __init__(
         self,
         *,
         n_components=2,
+        network="dense",
+        input_shape=None,
+        conv_channels=(16, 32),
+        kernel_size=3,
+        reverse_decoding=False,
         hidden_layer_sizes=(64,),
         activation="elu",
         output_activation="auto",
@@ -185,6 +239,11 @@ class _BaseAutoencoder(BaseEstimator):
         verbose=0,
     ):
         self.n_components = n_components
+        self.network = network
+        self.input_shape = input_shape
+        self.conv_channels = conv_channels
+        self.kernel_size = kernel_size
+        self.reverse_decoding = reverse_decoding
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -230,19 +289,38 @@ class _BaseAutoencoder(BaseEstimator):
         """Check ``X`` as scikit-learn does; keep float32, else make float64."""
         if not reset:
             check_is_fitted(self)
+        if getattr(X, "ndim", 2) > 2:
+            raise ValueError(
+                f"X has {X.ndim} dimensions, but skae estimators take 2-D input: "
+                "flatten each image or window into one row with "
+                "X.reshape(len(X), -1) and give its shape as input_shape "
+                f"(network={self.network!r})."
+            )
         return validate_data(self, X, accept_sparse="csr", dtype=_INPUT_DTYPES,
                              reset=reset)
 
     def _validated_layer_sizes(self):
-        sizes = np.asarray(self.hidden_layer_sizes)
-        if sizes.ndim > 1 or (sizes.size and (not np.issubdtype(sizes.dtype, np.integer)
-                                              or sizes.min() < 1)):
+        return _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
+
+    def _validated_input_shape(self, n_features):
+        """``input_shape`` as a tuple, checked against ``network`` and ``n_features``."""
+        axes = _INPUT_AXES.get(self.network)
+        expected = f"input_shape=({', '.join(axes)})" if axes else ""
+        if self.input_shape is None:
+            if axes is None:
+                return None
+            raise ValueError(f"network={self.network!r} needs {expected}, the shape "
+                             "each row of X is read as.")
+        shape = _positive_ints(self.input_shape, "input_shape")
+        if axes is not None and len(shape) != len(axes):
+            raise ValueError(f"network={self.network!r} needs {expected}, "
+                             f"got input_shape={self.input_shape!r}.")
+        if math.prod(shape) != n_features:
             raise ValueError(
-                "hidden_layer_sizes must be a positive integer or a flat sequence "
-                "of positive integers, "
-                f"got {self.hidden_layer_sizes!r}."
+                f"input_shape={shape} describes rows of {math.prod(shape)} features, "
+                f"but X has {n_features} features."
             )
-        return tuple(int(s) for s in sizes.reshape(-1))
+        return shape
 
     def _resolved_output_activation(self):
         if self.output_activation != "auto":
@@ -268,19 +346,52 @@ class _BaseAutoencoder(BaseEstimator):
             )
 
     # -------------------------------------------------------------- fitting
+    @property
+    def _module_class(self):
+        """The torch module class of ``network``."""
+        return NETWORKS[self.network]
+
     def _module_params(self, n_features):
-        """Constructor arguments of the torch module."""
-        return {
-            "n_features": n_features,
+        """Constructor arguments of the torch module of ``network``."""
+        input_shape = self._validated_input_shape(n_features)
+        common = {
             "n_components": self.n_components,
             "hidden_layer_sizes": self._validated_layer_sizes(),
-            "activation": self.activation,
             "code_activation": self.code_activation,
             "output_activation": self._resolved_output_activation(),
-            "tied_weights": self.tied_weights,
-            "dropout": self.dropout,
-            "batch_norm": self.batch_norm,
         }
+        if self.network != "dense":
+            check_options_off(self, _DENSE_ONLY_OPTIONS, f"network={self.network!r}")
+        if self.network == "conv":
+            return {**common, **self._conv_module_params(input_shape)}
+        if self.network == "lstm":
+            return {**common, **self._lstm_module_params(input_shape)}
+        return {**common, **self._dense_module_params(n_features)}
+
+    def _dense_module_params(self, n_features):
+        return {"n_features": n_features, "activation": self.activation,
+                "tied_weights": self.tied_weights,
+                "dropout": self.dropout, "batch_norm": self.batch_norm}
+
+    def _conv_module_params(self, input_shape):
+        channels = _positive_ints(self.conv_channels, "conv_channels")
+        if not channels:
+            raise ValueError("network='conv' needs at least one entry in conv_channels.")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(
+                f"kernel_size must be odd, so that 'same' padding keeps the image "
+                f"size; got {self.kernel_size}."
+            )
+        return {"input_shape": input_shape, "conv_channels": channels,
+                "kernel_size": self.kernel_size, "activation": self.activation}
+
+    def _lstm_module_params(self, input_shape):
+        if not self._validated_layer_sizes():
+            raise ValueError(
+                "network='lstm' needs at least one entry in hidden_layer_sizes "
+                "(the hidden sizes of the stacked LSTMs)."
+            )
+        return {"input_shape": input_shape, "reverse_decoding": self.reverse_decoding}
 
     def _net_params(self):
         """Extra keyword arguments of the skorch net (for subclasses)."""

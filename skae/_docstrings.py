@@ -4,20 +4,63 @@ AUTOENCODER_PARAMETERS = """\
 n_components : int, default=2
         Width of the code: the number of features ``transform`` returns.
 
+    network : {'dense', 'conv', 'lstm'}, default='dense'
+        The network between input and code. ``'dense'``: fully connected
+        layers. ``'conv'``: convolution + max-pooling blocks for images, then
+        dense layers to the code; transposed convolutions decode. ``'lstm'``:
+        a sequence-to-sequence LSTM autoencoder for windows of a time series
+        (the last hidden state is mapped to the code, the code is repeated
+        at every time step and an LSTM decoder with a per-step linear layer
+        rebuilds the window). Input stays 2-D for every network: one
+        flattened image or window per row, read with ``input_shape``.
+
+    input_shape : tuple of int, default=None
+        The shape each row is read as, in C order:
+        ``(channels, height, width)`` for ``network='conv'`` (a
+        ``(n, 28, 28)`` image array flattened with ``X.reshape(n, -1)`` has
+        ``input_shape=(1, 28, 28)``), ``(time_steps, n_features)`` for
+        ``network='lstm'`` (the layout of
+        :class:`~skae.preprocessing.SlidingWindows`). Required for those
+        two; optional for ``'dense'``, where it is only checked. Its product
+        must equal the number of features of ``X``.
+
+    conv_channels : tuple of int, default=(16, 32)
+        Only used when ``network='conv'``. Output channels of the encoder's
+        convolution blocks, from the input towards the code; each block
+        halves the image (rounding up) with 2x2 max pooling, and the decoder
+        mirrors them with stride-2 transposed convolutions.
+
+    kernel_size : int, default=3
+        Only used when ``network='conv'``. Odd side of every convolution
+        kernel ('same' padding).
+
+    reverse_decoding : bool, default=False
+        Only used when ``network='lstm'``. Decode the window last step
+        first, as in sequence-to-sequence autoencoders that reconstruct the
+        reversed input; reconstructions are flipped back, so they are always
+        returned in the original order.
+
     hidden_layer_sizes : int or tuple of int, default=(64,)
-        Widths of the encoder's hidden layers, from the input towards the
-        code (an int is one hidden layer). The decoder mirrors them. ``()`` gives a single-layer encoder
-        and decoder; with ``activation='identity'`` that is a linear
-        autoencoder, which spans the same subspace as PCA.
+        An int is one hidden layer. ``'dense'``: widths of the encoder's hidden layers, from the input
+        towards the code; the decoder mirrors them. ``()`` gives a
+        single-layer encoder and decoder; with ``activation='identity'``
+        that is a linear autoencoder, which spans the same subspace as PCA.
+        ``'conv'``: widths of the dense layers between the flattened last
+        feature map and the code (mirrored in the decoder). ``'lstm'``:
+        hidden sizes of the encoder's stacked LSTMs (at least one); the
+        decoder stacks them in reverse order.
 
     activation : {'relu', 'leaky_relu', 'elu', 'selu', 'gelu', 'tanh', \
 'sigmoid', 'identity'}, default='elu'
-        Activation of the hidden layers. Rectifier-type activations get He
-        initialisation, the others Glorot initialisation.
+        Activation of the hidden layers (dense and convolution layers).
+        Rectifier-type activations get He initialisation, the others Glorot
+        initialisation. Not used by ``network='lstm'``, whose cells have
+        their fixed sigmoid and tanh gates.
 
     output_activation : {'auto', 'identity', 'sigmoid', ...}, default='auto'
-        Activation of the reconstruction layer. ``'auto'`` is ``'sigmoid'``
-        with ``loss='bce'`` and ``'identity'`` otherwise.
+        Activation of the reconstruction layer (for ``'lstm'``, of the
+        per-step output layer). ``'auto'`` is ``'sigmoid'`` with
+        ``loss='bce'`` and ``'identity'`` otherwise.
 
     code_activation : {'identity', 'sigmoid', 'tanh', 'relu', ...}, \
 default='identity'

@@ -8,11 +8,17 @@ rest of the package relies on:
 - ``forward(x)`` returns a tuple whose first element is the reconstruction and
   whose second is the code, so that a loss can add terms on the code.
 
+Every module takes and returns flat rows of shape ``(batch, n_features)``;
+the convolutional and recurrent modules reshape them to images or sequences
+inside, so the estimators, the data pipeline and the losses only ever see 2-D
+arrays.
+
 Constructors take plain arguments so that skorch's ``module__*`` parameters
 route to them; nothing here imports scikit-learn.
 """
 
 import itertools
+import math
 
 import torch
 import torch.nn.functional as F
@@ -245,3 +251,159 @@ class VariationalAutoencoder(nn.Module):
         if self.training:
             code = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
         return self.decode(code), mean, log_var
+
+
+class ConvAutoencoder(nn.Module):
+    """A convolutional autoencoder for images given as flat rows.
+
+    The encoder is a chain of ``Conv2d`` ('same' padding) + activation +
+    2x2 max pooling blocks, whose last feature map is flattened and mapped by
+    dense layers to the code. The decoder mirrors it: dense layers back to
+    the feature map, one stride-2 ``ConvTranspose2d`` + activation per
+    pooling step, and a final ``Conv2d`` to the input channels. Pooling
+    rounds odd sizes up (7 -> 4) and every transposed convolution is asked
+    for the exact size its encoder step started from (4 -> 7), so any image
+    size comes back unchanged.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(channels, height, width)`` of one image; rows are these images
+        flattened in C order.
+    n_components : int
+        Width of the code.
+    hidden_layer_sizes : tuple of int
+        Widths of the dense layers between the flattened feature map and the
+        code; the decoder mirrors them.
+    conv_channels : tuple of int
+        Output channels of the encoder's convolution blocks, from the input
+        towards the code; one pooling step per block.
+    kernel_size : int
+        Odd side of every convolution kernel.
+    activation, code_activation, output_activation : str
+        Activations of the hidden (dense and convolution) layers, of the
+        coding layer and of the reconstruction, as in :class:`DenseAutoencoder`.
+    """
+
+    def __init__(self, input_shape, n_components, hidden_layer_sizes=(),
+                 conv_channels=(16, 32), kernel_size=3, activation="relu",
+                 code_activation="identity", output_activation="identity"):
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        n_channels, height, width = self.input_shape
+        padding = kernel_size // 2
+        # Spatial size before each pooling step, then after the last one.
+        self.map_sizes = [(height, width)]
+        blocks = []
+        for n_in, n_out in itertools.pairwise([n_channels, *conv_channels]):
+            blocks += [_init(nn.Conv2d(n_in, n_out, kernel_size, padding=padding), activation),
+                       ACTIVATIONS[activation](), nn.MaxPool2d(2, ceil_mode=True)]
+            self.map_sizes.append(tuple(-(-side // 2) for side in self.map_sizes[-1]))
+        self.conv_encoder = nn.Sequential(*blocks)
+        self.feature_shape = (conv_channels[-1], *self.map_sizes[-1])
+        sizes = [math.prod(self.feature_shape), *hidden_layer_sizes, n_components]
+        self.dense_encoder = dense_stack(sizes, activation, code_activation)
+        self.dense_decoder = dense_stack(sizes[::-1], activation, activation)
+        up_channels = [*conv_channels[::-1], conv_channels[0]]
+        self.upsample = nn.ModuleList(
+            _init(nn.ConvTranspose2d(n_in, n_out, kernel_size, stride=2, padding=padding),
+                  activation)
+            for n_in, n_out in itertools.pairwise(up_channels)
+        )
+        self.hidden_activation = ACTIVATIONS[activation]()
+        self.output_layer = nn.Sequential(
+            _init(nn.Conv2d(conv_channels[0], n_channels, kernel_size, padding=padding),
+                  output_activation),
+            ACTIVATIONS[output_activation](),
+        )
+
+    def encode(self, x):
+        maps = self.conv_encoder(x.reshape(-1, *self.input_shape))
+        return self.dense_encoder(maps.flatten(start_dim=1))
+
+    def decode(self, z):
+        maps = self.dense_decoder(z).reshape(-1, *self.feature_shape)
+        for layer, size in zip(self.upsample, self.map_sizes[-2::-1]):
+            maps = self.hidden_activation(layer(maps, output_size=size))
+        return self.output_layer(maps).flatten(start_dim=1)
+
+    def forward(self, x):
+        code = self.encode(x)
+        return self.decode(code), code
+
+
+class LSTMAutoencoder(nn.Module):
+    """A sequence-to-sequence LSTM autoencoder for windows given as flat rows.
+
+    The encoder runs stacked LSTMs over the window and maps the last hidden
+    state of the top layer to the code. The decoder repeats the code at every
+    time step, runs stacked LSTMs (the encoder's widths in reverse) and maps
+    each step's hidden state to the features with one shared linear layer.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(time_steps, n_features)`` of one window; rows are these windows
+        flattened in C order (all features of step 0, then of step 1, ...).
+    n_components : int
+        Width of the code.
+    hidden_layer_sizes : tuple of int
+        Hidden sizes of the encoder's stacked LSTMs, from the input towards
+        the code; at least one.
+    code_activation : str
+        Activation of the coding layer.
+    output_activation : str
+        Activation of the per-step output layer.
+    reverse_decoding : bool
+        Decode the window last step first (the decoder starts from the steps
+        the encoder saw most recently); the output is flipped back, so the
+        reconstruction is in the original order either way.
+    """
+
+    def __init__(self, input_shape, n_components, hidden_layer_sizes=(64,),
+                 code_activation="identity", output_activation="identity",
+                 reverse_decoding=False):
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.reverse_decoding = reverse_decoding
+        n_features = self.input_shape[1]
+        sizes = list(hidden_layer_sizes)
+        self.encoder_lstms = _lstm_stack([n_features, *sizes])
+        self.to_code = nn.Sequential(_init(nn.Linear(sizes[-1], n_components), code_activation),
+                                     ACTIVATIONS[code_activation]())
+        self.decoder_lstms = _lstm_stack([n_components, *sizes[::-1]])
+        self.to_output = nn.Sequential(_init(nn.Linear(sizes[0], n_features), output_activation),
+                                       ACTIVATIONS[output_activation]())
+
+    def encode(self, x):
+        states = x.reshape(-1, *self.input_shape)
+        for lstm in self.encoder_lstms:
+            states, _ = lstm(states)
+        return self.to_code(states[:, -1])
+
+    def decode(self, z):
+        n_steps = self.input_shape[0]
+        states = z.unsqueeze(1).expand(-1, n_steps, -1).contiguous()
+        for lstm in self.decoder_lstms:
+            states, _ = lstm(states)
+        steps = self.to_output(states)
+        if self.reverse_decoding:
+            steps = steps.flip(1)
+        return steps.flatten(start_dim=1)
+
+    def forward(self, x):
+        code = self.encode(x)
+        return self.decode(code), code
+
+
+def _init(layer, activation):
+    init_linear(layer, activation)
+    return layer
+
+
+def _lstm_stack(sizes):
+    return nn.ModuleList(nn.LSTM(n_in, n_out, batch_first=True)
+                         for n_in, n_out in itertools.pairwise(sizes))
+
+
+NETWORKS = {"dense": DenseAutoencoder, "conv": ConvAutoencoder, "lstm": LSTMAutoencoder}

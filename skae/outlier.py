@@ -11,7 +11,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import _BaseAutoencoder, extends_parameters
 from ._docstrings import fill_doc
 from ._net import AutoencoderNet
-from ._networks import DenseAutoencoder
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,8 @@ def _mean_reconstruction_error(detector, X):
 
 
 _BACKBONES = {
-    "autoencoder": _Backbone(DenseAutoencoder, AutoencoderNet, _mean_reconstruction_error),
+    # ``None``: the network named by the ``network`` parameter.
+    "autoencoder": _Backbone(None, AutoencoderNet, _mean_reconstruction_error),
 }
 
 # Defaults for tabular outlier detection, chosen by ROC-AUC on the training
@@ -137,7 +137,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     # The backbone picks the network, the skorch net and the anomaly error.
     @property
     def _module_class(self):
-        return _BACKBONES[self.backbone].module_class
+        return (_BACKBONES[self.backbone].module_class
+                or _BaseAutoencoder._module_class.fget(self))
 
     @property
     def _net_class(self):

@@ -9,7 +9,7 @@ from sklearn.utils import check_scalar
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _BaseAutoencoder, extends_parameters
+from ._base import _BaseAutoencoder, check_options_off, extends_parameters
 from ._device import draw_seed
 from ._docstrings import fill_doc
 from ._net import VAENet, WarmupEarlyStopping, kl_divergence, negative_log_likelihood
@@ -19,7 +19,13 @@ from ._networks import VariationalAutoencoder
 @fill_doc
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                              _BaseAutoencoder):
-    """Non-linear dimensionality reduction with a fully connected autoencoder.
+    """Non-linear dimensionality reduction with an autoencoder.
+
+    The network is fully connected by default; ``network='conv'`` makes it
+    convolutional, for images, and ``network='lstm'`` a sequence-to-sequence
+    LSTM, for windows of a time series (see
+    :class:`~skae.preprocessing.SlidingWindows`). Rows are always flat:
+    ``input_shape`` says how to read them as images or windows.
 
     A drop-in for :class:`~sklearn.decomposition.PCA`: ``transform`` returns
     the code, ``inverse_transform`` the reconstruction in the original units,
@@ -243,6 +249,7 @@ class VAETransformer(AutoencoderTransformer):
     # Options of the deterministic autoencoder that a VAE has no use for:
     # the value that leaves each off, and why.
     _UNSUPPORTED = {
+        "network": ("dense", "the VAE is fully connected"),
         "code_activation": ("identity", "the code is a Gaussian sample"),
         "tied_weights": (False, "the decoder does not mirror the mean head"),
         "sparsity_weight": (0.0, "the KL term already regularises the code"),
@@ -250,12 +257,7 @@ class VAETransformer(AutoencoderTransformer):
     }
 
     def _module_params(self, n_features):
-        for name, (off, reason) in self._UNSUPPORTED.items():
-            if getattr(self, name) != off:
-                raise ValueError(
-                    f"VAETransformer does not support {name}={getattr(self, name)!r} "
-                    f"({reason}); leave it at {off!r}."
-                )
+        check_options_off(self, self._UNSUPPORTED, "VAETransformer")
         if self.optimizer == "lbfgs":
             raise ValueError(
                 "VAETransformer does not support optimizer='lbfgs': its objective "

@@ -222,3 +222,15 @@ def test_cuda_model_scores_on_cpu_after_pickling(data):
     detector = AutoencoderOutlierDetector(**{**FAST, "device": "cuda"}).fit(data[0])
     restored = pickle.loads(pickle.dumps(detector))
     assert restored.score_samples(data[0]).dtype == np.float64
+
+
+def test_detector_runs_the_network_named_by_network():
+    # Windows of a noisy sine; the corrupted window must stand out.
+    rng = np.random.RandomState(0)
+    X = np.sin(np.linspace(0, 6, 12))[None, :] + 0.05 * rng.normal(size=(120, 12))
+    X[0] += 2.0 * rng.normal(size=12)
+    detector = AutoencoderOutlierDetector(network="lstm", input_shape=(6, 2),
+                                          hidden_layer_sizes=(8,), n_components=2,
+                                          max_epochs=3, random_state=0).fit(X)
+    assert type(detector.net_.module_).__name__ == "LSTMAutoencoder"
+    assert detector.score_samples(X).argmin() == 0
