@@ -24,10 +24,10 @@ SETTINGS = dict(n_components=8, hidden_layer_sizes=(64,), activation="elu",
                 learning_rate=1e-3, batch_size=128)
 
 
-def fit_skae(X, epochs, seed):
+def fit_skae(X, epochs, seed, device="cpu"):
     """Fit time of ``AutoencoderTransformer`` with early stopping disabled."""
     model = AutoencoderTransformer(**SETTINGS, max_epochs=epochs, tol=0.0,
-                                   n_iter_no_change=epochs, device="cpu",
+                                   n_iter_no_change=epochs, device=device,
                                    random_state=seed)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -36,20 +36,20 @@ def fit_skae(X, epochs, seed):
     return time.perf_counter() - start
 
 
-def fit_plain_torch(X, epochs, seed):
+def fit_plain_torch(X, epochs, seed, device="cpu"):
     """Fit time of a plain loop: scale, shuffle, slice batches, Adam steps."""
     start = time.perf_counter()
     std = X.std(axis=0)
     data = torch.as_tensor((X - X.mean(axis=0)) / np.where(std > 0, std, 1.0),
-                           dtype=torch.float32)
+                           dtype=torch.float32, device=device)
     torch.manual_seed(seed)
     module = DenseAutoencoder(X.shape[1], SETTINGS["n_components"],
-                              SETTINGS["hidden_layer_sizes"], SETTINGS["activation"])
+                              SETTINGS["hidden_layer_sizes"], SETTINGS["activation"]).to(device)
     optimizer = torch.optim.Adam(module.parameters(), lr=SETTINGS["learning_rate"])
     batch_size = SETTINGS["batch_size"]
     module.train()
     for _ in range(epochs):
-        order = torch.randperm(len(data))
+        order = torch.randperm(len(data)).to(device)
         for first in range(0, len(data), batch_size):
             batch = data[order[first:first + batch_size]]
             optimizer.zero_grad()
@@ -60,17 +60,17 @@ def fit_plain_torch(X, epochs, seed):
     return time.perf_counter() - start
 
 
-def measure(epochs=50, repeats=7):
+def measure(epochs=50, repeats=7, device="cpu"):
     """Median fit times of both, interleaved; returns a dict of figures."""
     X = load_digits().data
-    fit_skae(X, 2, 0)  # warm up torch's kernels and allocator for both
-    fit_plain_torch(X, 2, 0)
+    fit_skae(X, 2, 0, device)  # warm up torch's kernels and allocator for both
+    fit_plain_torch(X, 2, 0, device)
     times = {"skae": [], "torch": []}
     for seed in range(repeats):
-        times["skae"].append(fit_skae(X, epochs, seed))
-        times["torch"].append(fit_plain_torch(X, epochs, seed))
+        times["skae"].append(fit_skae(X, epochs, seed, device))
+        times["torch"].append(fit_plain_torch(X, epochs, seed, device))
     skae_median, torch_median = np.median(times["skae"]), np.median(times["torch"])
-    return {"epochs": epochs, "repeats": repeats,
+    return {"epochs": epochs, "repeats": repeats, "device": device,
             "skae_seconds": float(skae_median), "torch_seconds": float(torch_median),
             "ratio": float(skae_median / torch_median)}
 
@@ -79,9 +79,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--device", default="cpu", help="'cpu' or 'cuda'")
     args = parser.parse_args(argv)
-    result = measure(args.epochs, args.repeats)
-    print(f"digits, batch 128, {result['epochs']} epochs, median of {result['repeats']}:")
+    result = measure(args.epochs, args.repeats, args.device)
+    print(f"digits on {result['device']}, batch 128, {result['epochs']} epochs, "
+          f"median of {result['repeats']}:")
     print(f"  skae (skorch)     {result['skae_seconds']:.3f} s")
     print(f"  plain torch loop  {result['torch_seconds']:.3f} s")
     print(f"  ratio             {result['ratio']:.3f}x")
