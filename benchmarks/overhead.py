@@ -20,8 +20,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skae import AutoencoderTransformer
 from skae._networks import DenseAutoencoder
 
-SETTINGS = dict(n_components=8, hidden_layer_sizes=(64,), activation="elu",
-                learning_rate=1e-3, batch_size=128)
+SETTINGS = {"n_components": 8, "hidden_layer_sizes": (64,), "activation": "elu",
+                "learning_rate": 1e-3, "batch_size": 128}
 
 
 def fit_skae(X, epochs, seed, device="cpu"):

@@ -13,6 +13,7 @@ import math
 import warnings
 import weakref
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -161,7 +162,7 @@ class _BaseAutoencoder(BaseEstimator):
     ``_module_class``, and the objective through ``_net_class``.
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "network": [StrOptions(set(NETWORKS))],
         "input_shape": ["array-like", None],

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Real
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import OutlierMixin, _fit_context
@@ -122,7 +123,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     (1, 10)
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         **_BaseAutoencoder._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "backbone": [StrOptions(set(_BACKBONES))],

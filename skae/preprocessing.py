@@ -1,6 +1,7 @@
 """Preprocessing that prepares data for the autoencoders."""
 
 from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -64,7 +65,7 @@ class SlidingWindows(TransformerMixin, BaseEstimator):
            [8., 9.]])
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         "window_length": [Interval(Integral, 1, None, closed="left")],
         "step": [Interval(Integral, 1, None, closed="left")],
     }

@@ -1,6 +1,7 @@
 """Autoencoders as scikit-learn transformers."""
 
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -231,7 +232,7 @@ class VAETransformer(AutoencoderTransformer):
     (2,)
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         **AutoencoderTransformer._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="neither")],
         "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -248,7 +249,7 @@ class VAETransformer(AutoencoderTransformer):
 
     # Options of the deterministic autoencoder that a VAE has no use for:
     # the value that leaves each off, and why.
-    _UNSUPPORTED = {
+    _UNSUPPORTED: ClassVar[dict] = {
         "network": ("dense", "the VAE is fully connected"),
         "code_activation": ("identity", "the code is a Gaussian sample"),
         "tied_weights": (False, "the decoder does not mirror the mean head"),

@@ -342,7 +342,7 @@ def test_vae_rejects_deterministic_only_options(params, match):
 
 def test_vae_hidden_regularisation_and_denoising_change_the_fit():
     X = load_digits().data[:200]
-    base = dict(n_components=2, hidden_layer_sizes=(16,), max_epochs=3, random_state=0)
+    base = {"n_components": 2, "hidden_layer_sizes": (16,), "max_epochs": 3, "random_state": 0}
     reference = VAETransformer(**base).fit(X).transform(X)
     for option in ({"dropout": 0.2}, {"batch_norm": True}, {"noise_std": 0.3}):
         codes = VAETransformer(**base, **option).fit(X).transform(X)
