@@ -23,7 +23,6 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback, LRScheduler
-from threadpoolctl import threadpool_limits
 
 import skae._base
 from skae import AutoencoderTransformer, TrainingDivergedError
@@ -38,20 +37,6 @@ no_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 def fast(**params):
     return AutoencoderTransformer(**{**FAST, **params})
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Run this module single-threaded (restored after).
-
-    The networks here are tiny: extra threads only add synchronisation, and
-    on a busy machine oversubscribed threads made the module 5x slower.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
