@@ -26,6 +26,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
+from ._backbones import DENSE
 from ._data import ArrayDataset, BatchIterator
 from ._device import draw_seed, resolve_device, torch_seeded
 from ._net import (
@@ -35,7 +36,7 @@ from ._net import (
     ReconstructionLoss,
     TrainingDivergedError,
 )
-from ._networks import ACTIVATIONS, DenseAutoencoder, SequentialAutoencoder
+from ._networks import ACTIVATIONS, SequentialAutoencoder
 
 _INPUT_DTYPES = (np.float64, np.float32)
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "lbfgs": LBFGS}
@@ -112,8 +113,10 @@ def extends_parameters(base, **defaults):
 class _BaseAutoencoder(BaseEstimator):
     """Validation, scaling, seeding, device and the skorch fit of every estimator.
 
-    Subclasses choose the network through :meth:`_module_params` and
-    ``_module_class``, and the objective through ``_net_class``.
+    The network family -- the torch module, the skorch net that trains it
+    and the family's own steps of fitting and scoring -- is ``_backbone``
+    (see :mod:`skae._backbones`); the base consults it wherever the families
+    differ.
     """
 
     _parameter_constraints = {
@@ -148,8 +151,7 @@ class _BaseAutoencoder(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    _module_class = DenseAutoencoder
-    _net_class = AutoencoderNet
+    _backbone = DENSE
 
     def __init__(
         self,
@@ -269,8 +271,8 @@ class _BaseAutoencoder(BaseEstimator):
 
     # -------------------------------------------------------------- fitting
     def _module_params(self, n_features):
-        """Constructor arguments of the torch module."""
-        return {
+        """Constructor arguments of the torch module, checked by the backbone."""
+        params = {
             "n_features": n_features,
             "n_components": self.n_components,
             "hidden_layer_sizes": self._validated_layer_sizes(),
@@ -281,10 +283,7 @@ class _BaseAutoencoder(BaseEstimator):
             "dropout": self.dropout,
             "batch_norm": self.batch_norm,
         }
-
-    def _net_params(self):
-        """Extra keyword arguments of the skorch net (for subclasses)."""
-        return {}
+        return self._backbone.module_params(self, params)
 
     def _split(self, dataset, seed):
         """Training and validation datasets (``None`` without early stopping)."""
@@ -309,7 +308,8 @@ class _BaseAutoencoder(BaseEstimator):
             sink=print if self.verbose else noop,
         )
         user = copy.deepcopy(self.callbacks) if self.callbacks else []
-        return [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper), *user]
+        return self._backbone.callbacks(
+            self, [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper), *user])
 
     def _check_batch_norm(self, n_rows):
         if self.batch_norm and n_rows < 2:
@@ -363,8 +363,8 @@ class _BaseAutoencoder(BaseEstimator):
         module_params = self._module_params(X.shape[1])
         self.n_components_ = module_params["n_components"]
         with torch_seeded(seed):
-            self.net_ = self._net_class(
-                module=self._module_class,
+            self.net_ = self._backbone.net_class(
+                module=self._backbone.module_class,
                 **{f"module__{key}": value for key, value in module_params.items()},
                 **self._training_params(len(train), seed),
                 criterion__loss=self.loss,
@@ -374,7 +374,7 @@ class _BaseAutoencoder(BaseEstimator):
                 max_epochs=self.max_epochs,
                 train_split=predefined_split(valid) if valid is not None else None,
                 callbacks=self._callbacks(),
-                **self._net_params(),
+                **self._backbone.net_params(self),
             )
             self.net_.initialize()
             if self.pretrain_epochs:
@@ -383,6 +383,7 @@ class _BaseAutoencoder(BaseEstimator):
             self._release_training_state()
             self._check_not_diverged(X, seed)
         self._record_history()
+        self._backbone.fitted(self)
         return self
 
     def _pretrain(self, dataset, seed):
@@ -480,13 +481,22 @@ class _BaseAutoencoder(BaseEstimator):
         if self.early_stopping:
             self.validation_scores_ = [-loss for loss in history[:, "valid_loss"]]
             self.best_validation_score_ = max(self.validation_scores_)
-        if self.n_iter_ == self.max_epochs:
+        if self.n_iter_ == self.max_epochs and self._stopping_rule_expected():
             warnings.warn(
                 f"{type(self).__name__} stopped at max_epochs={self.max_epochs} "
                 "before the loss stopped improving; raise max_epochs for a "
                 "better fit.",
                 ConvergenceWarning,
             )
+
+    def _stopping_rule_expected(self):
+        """Whether a stopping rule, not ``max_epochs``, is meant to end training.
+
+        When it is, reaching ``max_epochs`` means training stopped short and
+        ``fit`` warns; an estimator whose ``max_epochs`` is a deliberate
+        training budget says otherwise.
+        """
+        return True
 
     # ------------------------------------------------------------ inference
     def _inference_module(self):

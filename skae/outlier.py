@@ -1,40 +1,17 @@
 """Outlier detection by reconstruction error."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
 from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._backbones import DENSE, VARIATIONAL, VARIATIONAL_PARAMETER_CONSTRAINTS
 from ._base import _BaseAutoencoder, extends_parameters
 from ._docstrings import fill_doc
-from ._net import AutoencoderNet
-from ._networks import DenseAutoencoder
 
-
-@dataclass(frozen=True)
-class _Backbone:
-    """What a backbone choice selects: the network, its skorch net, its score.
-
-    ``sample_errors(detector, X)`` returns the float64 anomaly error of every
-    row of validated ``X`` (higher = more abnormal); ``score_samples`` is its
-    negative.
-    """
-
-    module_class: type
-    net_class: type
-    sample_errors: Callable
-
-
-def _mean_reconstruction_error(detector, X):
-    return detector._reconstruction_errors(X)
-
-
-_BACKBONES = {
-    "autoencoder": _Backbone(DenseAutoencoder, AutoencoderNet, _mean_reconstruction_error),
-}
+# The network families a detector can score with (see skae._backbones).
+_BACKBONES = {"autoencoder": DENSE, "vae": VARIATIONAL}
 
 # Defaults for tabular outlier detection, chosen by ROC-AUC on the training
 # parts of the benchmark suite, never its test parts (the candidates tried are
@@ -82,13 +59,20 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         one standard deviation of the training errors, i.e.
         ``offset_ = -(errors.mean() + errors.std())``.
 
-    backbone : {{'autoencoder'}}, default='autoencoder'
-        The network whose error is the anomaly score: ``'autoencoder'`` is
-        the fully connected autoencoder of
-        :class:`~skae.AutoencoderTransformer`, and the score is the mean over
-        features of its reconstruction error.
+    backbone : {'autoencoder', 'vae'}, default='autoencoder'
+        The network that scores the rows. ``'autoencoder'``: the fully
+        connected autoencoder of :class:`~skae.AutoencoderTransformer`;
+        ``score_samples`` is the negative mean over features of its
+        reconstruction error. ``'vae'``: the variational autoencoder of
+        :class:`~skae.VAETransformer`, trained with ``beta`` and
+        ``kl_warmup_epochs``; ``score_samples`` is the evidence lower bound
+        (ELBO) of each row, so the anomaly score is the negative ELBO, in
+        nats (it rewards rows the decoder reconstructs well from codes the
+        prior finds likely).
 
     {autoencoder_parameters}
+
+    {vae_backbone_parameters}
 
     Attributes
     ----------
@@ -101,6 +85,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         is above ``threshold_`` are outliers. Equal to ``-offset_``.
 
     {autoencoder_attributes}
+
+    reconstruction_loss_curve_, kl_loss_curve_ : list of float
+        With ``backbone='vae'`` only: per epoch, the two parts of the
+        training loss, as in :class:`~skae.VAETransformer`.
 
     See Also
     --------
@@ -126,25 +114,28 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         **_BaseAutoencoder._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "backbone": [StrOptions(set(_BACKBONES))],
+        **VARIATIONAL_PARAMETER_CONSTRAINTS,
     }
 
     @extends_parameters(_BaseAutoencoder, **_DETECTOR_DEFAULTS)
-    def __init__(self, *, contamination="auto", backbone="autoencoder", **base_params):
+    def __init__(self, *, contamination="auto", backbone="autoencoder", beta=1.0,
+                 kl_warmup_epochs=0, **base_params):
         super().__init__(**base_params)
         self.contamination = contamination
         self.backbone = backbone
-
-    # The backbone picks the network, the skorch net and the anomaly error.
-    @property
-    def _module_class(self):
-        return _BACKBONES[self.backbone].module_class
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
 
     @property
-    def _net_class(self):
-        return _BACKBONES[self.backbone].net_class
+    def _backbone(self):
+        # The backbone picks the network, its skorch net and the score.
+        return _BACKBONES[self.backbone]
 
-    def _sample_errors(self, X):
-        return _BACKBONES[self.backbone].sample_errors(self, X)
+    def _stopping_rule_expected(self):
+        # max_epochs is a deliberate budget here (long training learns to
+        # reconstruct the outliers too): reaching it is no convergence
+        # failure unless early stopping was asked for.
+        return self.early_stopping
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -164,7 +155,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         """
         X = self._validate_input(X, reset=True)
         self._fit(X)
-        scores = -self._sample_errors(X)
+        scores = self._backbone.score_samples(self, X)
         if self.contamination == "auto":
             self.offset_ = float(scores.mean() - scores.std())
         else:
@@ -173,10 +164,13 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         return self
 
     def score_samples(self, X):
-        """Negative reconstruction error of every sample; lower is more abnormal.
+        """Score of every sample; lower is more abnormal.
 
-        The error is the mean over features of ``loss`` (absolute error by
-        default), measured in the scaled space the network was trained in.
+        With ``backbone='autoencoder'`` the negative reconstruction error:
+        the mean over features of ``loss`` (absolute error by default),
+        measured in the scaled space the network was trained in. With
+        ``backbone='vae'`` the ELBO, as in
+        :meth:`VAETransformer.score_samples <skae.VAETransformer.score_samples>`.
 
         Parameters
         ----------
@@ -188,7 +182,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         scores : ndarray of shape (n_samples,)
             Float64 scores.
         """
-        return -self._sample_errors(self._validate_input(X, reset=False))
+        return self._backbone.score_samples(self, self._validate_input(X, reset=False))
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -225,8 +219,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         The columns with the largest errors are the ones that made a row
         abnormal. Errors are measured in the scaled space (by default each
-        feature's training range is [0, 1]), so columns are comparable; with the ``'autoencoder'`` backbone their mean over
-        features is ``-score_samples(X)``.
+        feature's training range is [0, 1]), so columns are comparable. With
+        the ``'autoencoder'`` backbone their mean over features is
+        ``-score_samples(X)``; with ``'vae'`` they are the errors of the
+        decoded posterior mean.
 
         Parameters
         ----------

@@ -23,6 +23,7 @@ ESTIMATORS = [
     AutoencoderTransformer(**FAST),
     VAETransformer(**FAST),
     AutoencoderOutlierDetector(**FAST),
+    AutoencoderOutlierDetector(**FAST, backbone="vae"),
 ] + [
     AutoencoderTransformer(**{**FAST, **variant}) for variant in VARIANTS
 ]
