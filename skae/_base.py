@@ -270,11 +270,15 @@ class _BaseAutoencoder(BaseEstimator):
             )
 
     # -------------------------------------------------------------- fitting
+    def _resolved_n_components(self, n_features):
+        """The code width for ``n_features`` inputs (a subclass may derive it)."""
+        return self.n_components
+
     def _module_params(self, n_features):
         """Constructor arguments of the torch module, checked by the backbone."""
         params = {
             "n_features": n_features,
-            "n_components": self.n_components,
+            "n_components": self._resolved_n_components(n_features),
             "hidden_layer_sizes": self._validated_layer_sizes(),
             "activation": self.activation,
             "code_activation": self.code_activation,

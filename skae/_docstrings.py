@@ -200,8 +200,13 @@ reconstruction_loss_curve_ : list of float
         Per epoch, the mean KL divergence of the posterior from the prior
         (nats per row), before the ``beta`` and warm-up weights."""
 
+# All but the first entry (n_components), for an estimator that documents
+# n_components itself.
+AUTOENCODER_PARAMETERS_AFTER_N_COMPONENTS = AUTOENCODER_PARAMETERS.split("\n\n    ", 1)[1]
+
 _SECTIONS = {
     "{autoencoder_parameters}": AUTOENCODER_PARAMETERS,
+    "{autoencoder_parameters_after_n_components}": AUTOENCODER_PARAMETERS_AFTER_N_COMPONENTS,
     "{autoencoder_attributes}": AUTOENCODER_ATTRIBUTES,
     "{vae_parameters}": VAE_PARAMETERS,
     "{vae_backbone_parameters}": VAE_BACKBONE_PARAMETERS,

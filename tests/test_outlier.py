@@ -227,9 +227,27 @@ def test_defaults_differ_from_the_transformer_where_tuned():
     params = AutoencoderOutlierDetector().get_params()
     assert set(AutoencoderTransformer().get_params()) < set(params)
     assert params["contamination"] == "auto" and params["backbone"] == "autoencoder"
-    assert (params["loss"], params["scaling"], params["max_epochs"]) == ("mae", "minmax", 30)
+    assert (params["loss"], params["scaling"], params["max_epochs"]) == ("mae", "minmax", 15)
+    assert params["n_components"] == "auto" and params["batch_norm"]
     assert AutoencoderTransformer().get_params()["loss"] == "mse"
     assert clone(AutoencoderOutlierDetector(contamination=0.1)).contamination == 0.1
+
+
+@pytest.mark.parametrize("n_features, width", [(3, 1), (6, 1), (12, 3), (35, 8), (200, 8)])
+def test_auto_code_width_follows_the_number_of_features(n_features, width):
+    X = np.random.RandomState(0).normal(size=(40, n_features))
+    detector = AutoencoderOutlierDetector(**{**FAST, "n_components": "auto", "max_epochs": 1})
+    detector.fit(X)
+    assert detector.n_components_ == width
+    assert detector.net_.module_.encode(torch.zeros(1, n_features)).shape == (1, width)
+    explicit = AutoencoderOutlierDetector(**{**FAST, "n_components": 5, "max_epochs": 1}).fit(X)
+    assert explicit.n_components_ == 5
+
+
+@pytest.mark.parametrize("n_components", ["Auto", "half", 0, 1.5, None])
+def test_bad_n_components_is_rejected(data, n_components):
+    with pytest.raises(ValueError, match="n_components"):
+        AutoencoderOutlierDetector(**{**FAST, "n_components": n_components}).fit(data[0])
 
 
 def test_not_fitted():
