@@ -227,7 +227,7 @@ def test_defaults_differ_from_the_transformer_where_tuned():
     params = AutoencoderOutlierDetector().get_params()
     assert set(AutoencoderTransformer().get_params()) < set(params)
     assert params["contamination"] == "auto" and params["backbone"] == "autoencoder"
-    assert (params["loss"], params["scaling"], params["max_epochs"]) == ("mae", "minmax", 15)
+    assert (params["loss"], params["scaling"], params["max_epochs"]) == ("mae", "minmax", 10)
     assert params["n_components"] == "auto" and params["batch_norm"]
     assert AutoencoderTransformer().get_params()["loss"] == "mse"
     assert clone(AutoencoderOutlierDetector(contamination=0.1)).contamination == 0.1
