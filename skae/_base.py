@@ -28,6 +28,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
+from ._backbones import DENSE, check_options_off
 from ._data import ArrayDataset, BatchIterator
 from ._device import draw_seed, resolve_device, torch_seeded
 from ._net import (
@@ -85,24 +86,6 @@ def _positive_ints(value, name):
     return tuple(int(i) for i in ints.reshape(-1))
 
 
-def check_options_off(estimator, options, context):
-    """Raise a ValueError if any of ``options`` is switched on.
-
-    Parameters
-    ----------
-    estimator : estimator
-    options : dict
-        ``{parameter name: (the value that leaves it off, why it does not apply)}``.
-    context : str
-        Says what the options do not apply to, e.g. ``"network='conv'"``.
-    """
-    for name, (off, reason) in options.items():
-        value = getattr(estimator, name)
-        if value != off:
-            raise ValueError(f"{name}={value!r} does not apply to {context} ({reason}); "
-                             f"leave it at {off!r}.")
-
-
 # Options of the fully connected network only, with the values that leave
 # them off.
 _DENSE_ONLY_OPTIONS = {
@@ -158,8 +141,10 @@ def extends_parameters(base, **defaults):
 class _BaseAutoencoder(BaseEstimator):
     """Validation, scaling, seeding, device and the skorch fit of every estimator.
 
-    Subclasses choose the network through :meth:`_module_params` and
-    ``_module_class``, and the objective through ``_net_class``.
+    The network family -- the torch module, the skorch net that trains it
+    and the family's own steps of fitting and scoring -- is ``_backbone``
+    (see :mod:`skae._backbones`); the base consults it wherever the families
+    differ.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -199,7 +184,7 @@ class _BaseAutoencoder(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    _net_class = AutoencoderNet
+    _backbone = DENSE
 
     def __init__(
         self,
@@ -347,16 +332,18 @@ class _BaseAutoencoder(BaseEstimator):
             )
 
     # -------------------------------------------------------------- fitting
-    @property
-    def _module_class(self):
-        """The torch module class of ``network``."""
-        return NETWORKS[self.network]
+    def _resolved_n_components(self, n_features):
+        """The code width for ``n_features`` inputs (a subclass may derive it)."""
+        return self.n_components
 
     def _module_params(self, n_features):
-        """Constructor arguments of the torch module of ``network``."""
+        """Constructor arguments of the torch module of ``network``.
+
+        The backbone checks them against its network family and may adapt them.
+        """
         input_shape = self._validated_input_shape(n_features)
         common = {
-            "n_components": self.n_components,
+            "n_components": self._resolved_n_components(n_features),
             "hidden_layer_sizes": self._validated_layer_sizes(),
             "code_activation": self.code_activation,
             "output_activation": self._resolved_output_activation(),
@@ -364,10 +351,12 @@ class _BaseAutoencoder(BaseEstimator):
         if self.network != "dense":
             check_options_off(self, _DENSE_ONLY_OPTIONS, f"network={self.network!r}")
         if self.network == "conv":
-            return {**common, **self._conv_module_params(input_shape)}
-        if self.network == "lstm":
-            return {**common, **self._lstm_module_params(input_shape)}
-        return {**common, **self._dense_module_params(n_features)}
+            params = {**common, **self._conv_module_params(input_shape)}
+        elif self.network == "lstm":
+            params = {**common, **self._lstm_module_params(input_shape)}
+        else:
+            params = {**common, **self._dense_module_params(n_features)}
+        return self._backbone.module_params(self, params)
 
     def _dense_module_params(self, n_features):
         return {"n_features": n_features, "activation": self.activation,
@@ -394,10 +383,6 @@ class _BaseAutoencoder(BaseEstimator):
             )
         return {"input_shape": input_shape, "reverse_decoding": self.reverse_decoding}
 
-    def _net_params(self):
-        """Extra keyword arguments of the skorch net (for subclasses)."""
-        return {}
-
     def _split(self, dataset, seed):
         """Training and validation datasets (``None`` without early stopping)."""
         if not self.early_stopping:
@@ -421,7 +406,8 @@ class _BaseAutoencoder(BaseEstimator):
             sink=print if self.verbose else noop,
         )
         user = copy.deepcopy(self.callbacks) if self.callbacks else []
-        return [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper), *user]
+        return self._backbone.callbacks(
+            self, [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper), *user])
 
     def _check_batch_norm(self, n_rows):
         if self.batch_norm and n_rows < 2:
@@ -475,8 +461,8 @@ class _BaseAutoencoder(BaseEstimator):
         module_params = self._module_params(X.shape[1])
         self.n_components_ = module_params["n_components"]
         with torch_seeded(seed):
-            self.net_ = self._net_class(
-                module=self._module_class,
+            self.net_ = self._backbone.net_class(
+                module=self._backbone.module_class(self),
                 **{f"module__{key}": value for key, value in module_params.items()},
                 **self._training_params(len(train), seed),
                 criterion__loss=self.loss,
@@ -486,7 +472,7 @@ class _BaseAutoencoder(BaseEstimator):
                 max_epochs=self.max_epochs,
                 train_split=predefined_split(valid) if valid is not None else None,
                 callbacks=self._callbacks(),
-                **self._net_params(),
+                **self._backbone.net_params(self),
             )
             self.net_.initialize()
             if self.pretrain_epochs:
@@ -495,6 +481,7 @@ class _BaseAutoencoder(BaseEstimator):
             self._release_training_state()
             self._check_not_diverged(X, seed)
         self._record_history()
+        self._backbone.fitted(self)
         return self
 
     def _pretrain(self, dataset, seed):
@@ -592,13 +579,22 @@ class _BaseAutoencoder(BaseEstimator):
         if self.early_stopping:
             self.validation_scores_ = [-loss for loss in history[:, "valid_loss"]]
             self.best_validation_score_ = max(self.validation_scores_)
-        if self.n_iter_ == self.max_epochs:
+        if self.n_iter_ == self.max_epochs and self._stopping_rule_expected():
             warnings.warn(
                 f"{type(self).__name__} stopped at max_epochs={self.max_epochs} "
                 "before the loss stopped improving; raise max_epochs for a "
                 "better fit.",
                 ConvergenceWarning,
             )
+
+    def _stopping_rule_expected(self):
+        """Whether a stopping rule, not ``max_epochs``, is meant to end training.
+
+        When it is, reaching ``max_epochs`` means training stopped short and
+        ``fit`` warns; an estimator whose ``max_epochs`` is a deliberate
+        training budget says otherwise.
+        """
+        return True
 
     # ------------------------------------------------------------ inference
     def _inference_module(self):

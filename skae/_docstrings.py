@@ -215,9 +215,50 @@ n_components_ : int
         Device the network lives on."""
 
 
+_VAE_PARAMETERS = """\
+beta : float, default=1.0
+        {only}Weight of the KL term; 1 is the standard VAE, larger values give
+        smoother, more disentangled codes and blurrier reconstructions.
+        Must be positive: without the KL term there is no generative model.
+
+    kl_warmup_epochs : int, default=0
+        {only}Number of epochs over which the KL weight ramps up linearly: in
+        epoch ``e`` (counted from 1) it is
+        ``beta * min(1, e / (kl_warmup_epochs + 1))``, so the KL term acts from
+        the first epoch and has its full weight after the warm-up. This helps
+        against posterior collapse. Early stopping starts counting after the
+        warm-up."""
+
+VAE_PARAMETERS = _VAE_PARAMETERS.replace("{only}", "")
+# The same, for an estimator where they apply to one backbone only.
+VAE_BACKBONE_PARAMETERS = _VAE_PARAMETERS.replace(
+    "{only}", "Used with ``backbone='vae'`` only, ignored otherwise.\n        ")
+
+VAE_ATTRIBUTES = """\
+reconstruction_loss_curve_ : list of float
+        Per epoch, the mean negative log-likelihood of the training rows given
+        their sampled codes (nats per row, in the scaled space).
+
+    kl_loss_curve_ : list of float
+        Per epoch, the mean KL divergence of the posterior from the prior
+        (nats per row), before the ``beta`` and warm-up weights."""
+
+# All but the first entry (n_components), for an estimator that documents
+# n_components itself.
+AUTOENCODER_PARAMETERS_AFTER_N_COMPONENTS = AUTOENCODER_PARAMETERS.split("\n\n    ", 1)[1]
+
+_SECTIONS = {
+    "{autoencoder_parameters}": AUTOENCODER_PARAMETERS,
+    "{autoencoder_parameters_after_n_components}": AUTOENCODER_PARAMETERS_AFTER_N_COMPONENTS,
+    "{autoencoder_attributes}": AUTOENCODER_ATTRIBUTES,
+    "{vae_parameters}": VAE_PARAMETERS,
+    "{vae_backbone_parameters}": VAE_BACKBONE_PARAMETERS,
+    "{vae_attributes}": VAE_ATTRIBUTES,
+}
+
+
 def fill_doc(obj):
     """Substitute the shared sections into ``obj.__doc__`` and return ``obj``."""
-    obj.__doc__ = (obj.__doc__
-                   .replace("{autoencoder_parameters}", AUTOENCODER_PARAMETERS)
-                   .replace("{autoencoder_attributes}", AUTOENCODER_ATTRIBUTES))
+    for marker, text in _SECTIONS.items():
+        obj.__doc__ = obj.__doc__.replace(marker, text)
     return obj

@@ -1,20 +1,17 @@
 """Autoencoders as scikit-learn transformers."""
 
-from numbers import Integral, Real
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
-import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_scalar
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _BaseAutoencoder, check_options_off, extends_parameters
+from ._backbones import VARIATIONAL, VARIATIONAL_PARAMETER_CONSTRAINTS
+from ._base import _BaseAutoencoder, extends_parameters
 from ._device import draw_seed
 from ._docstrings import fill_doc
-from ._net import VAENet, WarmupEarlyStopping, kl_divergence, negative_log_likelihood
-from ._networks import VariationalAutoencoder
 
 
 @fill_doc
@@ -126,7 +123,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         scores : ndarray of shape (n_samples,)
             Float64 scores.
         """
-        return -self._reconstruction_errors(self._validate_input(X, reset=False))
+        return self._backbone.score_samples(self, self._validate_input(X, reset=False))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`, the default for model selection.
@@ -155,11 +152,6 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return tags
 
 
-# Draws of the code per row in the Monte Carlo ELBO of ``score_samples``
-# (antithetic pairs: eps and -eps).
-_ELBO_DRAWS = 16
-
-
 @fill_doc
 class VAETransformer(AutoencoderTransformer):
     """Variational autoencoder: probabilistic codes, new samples and an ELBO score.
@@ -186,29 +178,13 @@ class VAETransformer(AutoencoderTransformer):
     ----------
     {autoencoder_parameters}
 
-    beta : float, default=1.0
-        Weight of the KL term; 1 is the standard VAE, larger values give
-        smoother, more disentangled codes and blurrier reconstructions.
-        Must be positive: without the KL term there is no generative model.
-
-    kl_warmup_epochs : int, default=0
-        Number of epochs over which the KL weight ramps up linearly: in epoch
-        ``e`` (counted from 1) it is ``beta * min(1, e / (kl_warmup_epochs + 1))``,
-        so the KL term acts from the first epoch and has its full weight
-        after the warm-up. This helps against posterior collapse. Early
-        stopping starts counting after the warm-up.
+    {vae_parameters}
 
     Attributes
     ----------
     {autoencoder_attributes}
 
-    reconstruction_loss_curve_ : list of float
-        Per epoch, the mean negative log-likelihood of the training rows given
-        their sampled codes (nats per row, in the scaled space).
-
-    kl_loss_curve_ : list of float
-        Per epoch, the mean KL divergence of the posterior from the prior
-        (nats per row), before the ``beta`` and warm-up weights.
+    {vae_attributes}
 
     See Also
     --------
@@ -234,68 +210,16 @@ class VAETransformer(AutoencoderTransformer):
 
     _parameter_constraints: ClassVar[dict] = {
         **AutoencoderTransformer._parameter_constraints,
-        "beta": [Interval(Real, 0, None, closed="neither")],
-        "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        **VARIATIONAL_PARAMETER_CONSTRAINTS,
     }
 
-    _module_class = VariationalAutoencoder
-    _net_class = VAENet
+    _backbone = VARIATIONAL
 
     @extends_parameters(AutoencoderTransformer)
     def __init__(self, *, beta=1.0, kl_warmup_epochs=0, **base_params):
         super().__init__(**base_params)
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
-
-    # Options of the deterministic autoencoder that a VAE has no use for:
-    # the value that leaves each off, and why.
-    _UNSUPPORTED: ClassVar[dict] = {
-        "network": ("dense", "the VAE is fully connected"),
-        "code_activation": ("identity", "the code is a Gaussian sample"),
-        "tied_weights": (False, "the decoder does not mirror the mean head"),
-        "sparsity_weight": (0.0, "the KL term already regularises the code"),
-        "activity_l1": (0.0, "the KL term already regularises the code"),
-    }
-
-    def _module_params(self, n_features):
-        check_options_off(self, self._UNSUPPORTED, "VAETransformer")
-        if self.optimizer == "lbfgs":
-            raise ValueError(
-                "VAETransformer does not support optimizer='lbfgs': its objective "
-                "is stochastic (sampled codes), which breaks the L-BFGS line "
-                "search; use 'adam' or 'sgd'."
-            )
-        params = super()._module_params(n_features)
-        del params["code_activation"], params["tied_weights"]
-        return params
-
-    def _net_params(self):
-        return {"beta": self.beta, "kl_warmup_epochs": self.kl_warmup_epochs}
-
-    def _callbacks(self):
-        callbacks = super()._callbacks()
-        for i, (name, callback) in enumerate(callbacks):
-            if name == "early_stopping":
-                stopper = WarmupEarlyStopping(warmup_epochs=self.kl_warmup_epochs,
-                                              **callback.get_params())
-                callbacks[i] = (name, stopper)
-        return callbacks
-
-    def _fit(self, X):
-        super()._fit(X)
-        # The fixed draws behind score_samples: repeatable for an integer
-        # random_state, shared by all rows so a row's score never depends on
-        # the others.
-        rng = np.random.RandomState(draw_seed(self.random_state))
-        half = rng.standard_normal((_ELBO_DRAWS // 2, self.n_components_))
-        self._elbo_noise = np.concatenate([half, -half])
-        return self
-
-    def _record_history(self):
-        super()._record_history()
-        history = self.net_.history
-        self.reconstruction_loss_curve_ = list(history[:, "train_reconstruction"])
-        self.kl_loss_curve_ = list(history[:, "train_kl"])
 
     def score_samples(self, X):
         """Evidence lower bound (ELBO) of every sample; higher is more typical.
@@ -322,19 +246,7 @@ class VAETransformer(AutoencoderTransformer):
         scores : ndarray of shape (n_samples,)
             Float64 ELBO of each row, in nats.
         """
-        X = self._validate_input(X, reset=False)
-        criterion = self.net_.criterion_
-
-        def elbo(module, Xb):
-            mean, log_var = module.posterior(Xb)
-            std = torch.exp(0.5 * log_var)
-            noise = torch.as_tensor(self._elbo_noise, dtype=Xb.dtype, device=Xb.device)
-            nll = sum(negative_log_likelihood(criterion, module.decode(mean + std * eps), Xb)
-                      for eps in noise) / len(noise)
-            return -(nll + kl_divergence(mean, log_var))
-
-        log_jacobian = 0.0 if self.loss == "bce" else np.log(self.input_scale_).sum()
-        return self._map_batches(X, elbo).astype(np.float64) - log_jacobian
+        return super().score_samples(X)
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new rows by decoding draws from the prior N(0, I).

@@ -24,6 +24,7 @@ ESTIMATORS = [
     AutoencoderTransformer(**FAST),
     VAETransformer(**FAST),
     AutoencoderOutlierDetector(**FAST),
+    AutoencoderOutlierDetector(**FAST, backbone="vae"),
 ] + [
     AutoencoderTransformer(**{**FAST, **variant}) for variant in VARIANTS
 ] + [

@@ -315,5 +315,5 @@ def test_dense_only_options_are_refused_by_other_networks(network, input_shape, 
 
 def test_vae_is_fully_connected_only():
     X = np.random.RandomState(0).rand(20, 16)
-    with pytest.raises(ValueError, match="network='conv' does not apply to VAETransformer"):
+    with pytest.raises(ValueError, match="network=.conv. does not apply to the variational autoencoder"):
         VAETransformer(network="conv", input_shape=(1, 4, 4), max_epochs=1).fit(X)

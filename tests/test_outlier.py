@@ -11,7 +11,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import roc_auc_score
 
-from skae import AutoencoderOutlierDetector
+from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
 
 FAST = {"hidden_layer_sizes": (16,), "n_components": 2, "max_epochs": 30, "batch_size": 64,
         "device": "cpu", "random_state": 0}
@@ -124,28 +124,130 @@ def test_bad_contamination_is_rejected(data, contamination):
         AutoencoderOutlierDetector(contamination=contamination, **FAST).fit(data[0])
 
 
-@pytest.mark.parametrize("backbone", ["vae", "dense", None])
+@pytest.mark.parametrize("backbone", ["VAE", "dense", None])
 def test_bad_backbone_is_rejected(data, backbone):
     with pytest.raises(ValueError, match="backbone"):
         AutoencoderOutlierDetector(backbone=backbone, **FAST).fit(data[0])
 
 
-def test_backbone_selects_the_network(fitted):
-    from skae._networks import DenseAutoencoder
+def test_backbone_selects_the_network(fitted, vae_fitted):
+    from skae._networks import DenseAutoencoder, VariationalAutoencoder
 
     assert isinstance(fitted.net_.module_, DenseAutoencoder)
     assert fitted.get_params()["backbone"] == "autoencoder"
+    assert isinstance(vae_fitted.net_.module_, VariationalAutoencoder)
+    assert not hasattr(fitted, "kl_loss_curve_")
+    assert len(vae_fitted.kl_loss_curve_) == vae_fitted.n_iter_
+
+
+# ------------------------------------------------------------ VAE backbone
+VAE = {**FAST, "backbone": "vae", "loss": "mse", "scaling": "standard", "learning_rate": 3e-3}
+
+
+@pytest.fixture(scope="module")
+def vae_fitted(data):
+    return AutoencoderOutlierDetector(**VAE).fit(data[0])
+
+
+def test_vae_backbone_finds_injected_outliers(data, vae_fitted):
+    X, y = data
+    scores = vae_fitted.score_samples(X)
+    assert scores.dtype == vae_fitted.decision_function(X).dtype == np.float64
+    assert roc_auc_score(y, -scores) > 0.9
+    X_new, y_new = low_rank_data(seed=0, n_outliers=40)
+    assert roc_auc_score(y_new, -vae_fitted.score_samples(X_new)) > 0.9
+
+
+def test_vae_backbone_score_is_the_elbo_of_the_vae_transformer(data, vae_fitted):
+    # Same parameters, same seed: the same network, and score_samples is
+    # VAETransformer's ELBO (one implementation serves both).
+    params = {k: v for k, v in vae_fitted.get_params().items()
+              if k not in ("contamination", "backbone")}
+    vae = VAETransformer(**params).fit(data[0])
+    np.testing.assert_array_equal(vae_fitted.score_samples(data[0]), vae.score_samples(data[0]))
+    assert vae_fitted.kl_loss_curve_ == vae.kl_loss_curve_
+
+
+def test_vae_backbone_threshold_rules(data):
+    X = data[0]
+    detector = AutoencoderOutlierDetector(contamination=0.1, **VAE).fit(X)
+    assert abs((detector.predict(X) == -1).mean() - 0.1) <= 1.5 / len(X)
+    auto = AutoencoderOutlierDetector(**VAE).fit(X)
+    errors = -auto.score_samples(X)  # the negative ELBO
+    np.testing.assert_allclose(auto.threshold_, errors.mean() + errors.std())
+
+
+@pytest.mark.parametrize("option", [{"beta": 4.0}, {"kl_warmup_epochs": 5}])
+def test_vae_parameters_act_with_the_vae_backbone_only(data, vae_fitted, fitted, option):
+    X = data[0]
+    changed = AutoencoderOutlierDetector(**VAE, **option).fit(X)
+    assert not np.allclose(changed.score_samples(X), vae_fitted.score_samples(X))
+    # Documented as ignored by the autoencoder backbone.
+    ignored = AutoencoderOutlierDetector(**FAST, **option).fit(X)
+    np.testing.assert_array_equal(ignored.score_samples(X), fitted.score_samples(X))
+
+
+@pytest.mark.parametrize("params", [
+    {"beta": 0.0}, {"beta": -1.0}, {"beta": "one"},
+    {"kl_warmup_epochs": -1}, {"kl_warmup_epochs": 1.5}, {"kl_warmup_epochs": None},
+])
+@pytest.mark.parametrize("backbone", ["autoencoder", "vae"])
+def test_bad_vae_parameters_are_rejected(data, params, backbone):
+    with pytest.raises(ValueError, match="beta|kl_warmup_epochs"):
+        AutoencoderOutlierDetector(**{**FAST, "backbone": backbone}, **params).fit(data[0])
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"tied_weights": True}, "tied_weights"),
+    ({"optimizer": "lbfgs"}, "lbfgs"),
+    ({"pretrain_epochs": 1}, "pretrain"),
+])
+def test_vae_backbone_rejects_deterministic_only_options(data, params, match):
+    with pytest.raises(ValueError, match=match):
+        AutoencoderOutlierDetector(**{**VAE, **params}).fit(data[0][:50])
+
+
+# ------------------------------------------------------ convergence warning
+def test_training_budget_reached_is_not_a_convergence_warning(data):
+    X = data[0][:100]
+    params = {**FAST, "max_epochs": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        assert AutoencoderOutlierDetector(**params).fit(X).n_iter_ == 3
+        assert AutoencoderOutlierDetector(**params, backbone="vae").fit(X).n_iter_ == 3
+    # A stopping rule that did not end training still warns, as in the
+    # transformers.
+    with pytest.warns(ConvergenceWarning, match="max_epochs"):
+        AutoencoderOutlierDetector(**params, early_stopping=True).fit(X)
+    with pytest.warns(ConvergenceWarning, match="max_epochs"):
+        AutoencoderTransformer(**params).fit(X)
 
 
 def test_defaults_differ_from_the_transformer_where_tuned():
-    from skae import AutoencoderTransformer
-
     params = AutoencoderOutlierDetector().get_params()
     assert set(AutoencoderTransformer().get_params()) < set(params)
     assert params["contamination"] == "auto" and params["backbone"] == "autoencoder"
-    assert (params["loss"], params["scaling"], params["max_epochs"]) == ("mae", "minmax", 30)
+    assert (params["loss"], params["scaling"], params["max_epochs"]) == ("mae", "minmax", 10)
+    assert params["n_components"] == "auto" and params["batch_norm"]
     assert AutoencoderTransformer().get_params()["loss"] == "mse"
     assert clone(AutoencoderOutlierDetector(contamination=0.1)).contamination == 0.1
+
+
+@pytest.mark.parametrize("n_features, width", [(3, 1), (6, 1), (12, 3), (35, 8), (200, 8)])
+def test_auto_code_width_follows_the_number_of_features(n_features, width):
+    X = np.random.RandomState(0).normal(size=(40, n_features))
+    detector = AutoencoderOutlierDetector(**{**FAST, "n_components": "auto", "max_epochs": 1})
+    detector.fit(X)
+    assert detector.n_components_ == width
+    assert detector.net_.module_.encode(torch.zeros(1, n_features)).shape == (1, width)
+    explicit = AutoencoderOutlierDetector(**{**FAST, "n_components": 5, "max_epochs": 1}).fit(X)
+    assert explicit.n_components_ == 5
+
+
+@pytest.mark.parametrize("n_components", ["Auto", "half", 0, 1.5, None])
+def test_bad_n_components_is_rejected(data, n_components):
+    with pytest.raises(ValueError, match="n_components"):
+        AutoencoderOutlierDetector(**{**FAST, "n_components": n_components}).fit(data[0])
 
 
 def test_not_fitted():
@@ -229,7 +331,8 @@ def test_detector_runs_the_network_named_by_network():
     rng = np.random.RandomState(0)
     X = np.sin(np.linspace(0, 6, 12))[None, :] + 0.05 * rng.normal(size=(120, 12))
     X[0] += 2.0 * rng.normal(size=12)
-    detector = AutoencoderOutlierDetector(network="lstm", input_shape=(6, 2),
+    # batch_norm (on by default here) acts on dense layers only.
+    detector = AutoencoderOutlierDetector(network="lstm", input_shape=(6, 2), batch_norm=False,
                                           hidden_layer_sizes=(8,), n_components=2,
                                           max_epochs=3, random_state=0).fit(X)
     assert type(detector.net_.module_).__name__ == "LSTMAutoencoder"
