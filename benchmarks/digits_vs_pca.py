@@ -19,8 +19,6 @@ import argparse
 import json
 import platform
 import sys
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +26,12 @@ import sklearn
 import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 import skae
 from skae import AutoencoderTransformer
+
+from ._timing import timed_fit
 
 CODE_SIZES = (2, 8, 16, 32)
 AE_SETTINGS = {"hidden_layer_sizes": (256,), "activation": "elu", "scaling": None,
@@ -44,14 +43,6 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 def _test_mse(model, X_test):
     rebuilt = model.inverse_transform(model.transform(X_test))
     return float(np.mean((rebuilt - X_test) ** 2))
-
-
-def _timed_fit(model, X):
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X)
-    return time.perf_counter() - start
 
 
 def run(code_sizes=CODE_SIZES, *, epochs=100, seed=0, max_train=None, log=None):
@@ -84,10 +75,10 @@ def run(code_sizes=CODE_SIZES, *, epochs=100, seed=0, max_train=None, log=None):
     rows = []
     for n_components in code_sizes:
         pca = PCA(n_components=n_components)
-        pca_seconds = _timed_fit(pca, X_train)
+        pca_seconds = timed_fit(pca, X_train)
         ae = AutoencoderTransformer(n_components=n_components, max_epochs=epochs,
                                     random_state=seed, **AE_SETTINGS)
-        ae_seconds = _timed_fit(ae, X_train)
+        ae_seconds = timed_fit(ae, X_train)
         pca_mse, ae_mse = _test_mse(pca, X_test), _test_mse(ae, X_test)
         rows.append({"n_components": int(n_components), "pca_mse": pca_mse,
                      "ae_mse": ae_mse, "ae_over_pca": ae_mse / pca_mse,

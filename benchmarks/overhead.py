@@ -10,15 +10,15 @@ Run: ``python -m benchmarks.overhead``
 
 import argparse
 import time
-import warnings
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 from skae import AutoencoderTransformer
 from skae._networks import DenseAutoencoder
+
+from ._timing import timed_fit
 
 SETTINGS = {"n_components": 8, "hidden_layer_sizes": (64,), "activation": "elu",
                 "learning_rate": 1e-3, "batch_size": 128}
@@ -29,11 +29,7 @@ def fit_skae(X, epochs, seed, device="cpu"):
     model = AutoencoderTransformer(**SETTINGS, max_epochs=epochs, tol=0.0,
                                    n_iter_no_change=epochs, device=device,
                                    random_state=seed)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X)
-    return time.perf_counter() - start
+    return timed_fit(model, X)
 
 
 def fit_plain_torch(X, epochs, seed, device="cpu"):

@@ -16,13 +16,11 @@ and divides each figure by PCA's at the same dataset and code size.
 
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.manifold import TSNE, trustworthiness
 from sklearn.model_selection import train_test_split
@@ -33,6 +31,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from skae import AutoencoderTransformer, VAETransformer
 
 from . import datasets
+from ._timing import timed_fit
 
 # ------------------------------------------------------------------ datasets
 
@@ -239,11 +238,7 @@ def _fit_one(label, build, k, dataset, budget, data):
     """Fit one estimator at one code size; its figures and what the plots need."""
     X_train, X_test, y_train, y_test, space = data
     estimator = build(k, dataset, budget)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        estimator.fit(X_train)
-    fit_seconds = time.perf_counter() - start
+    fit_seconds = timed_fit(estimator, X_train)
     Z_train, Z_test = estimator.transform(X_train), estimator.transform(X_test)
     X_hat = estimator.inverse_transform(Z_test)
     row = {

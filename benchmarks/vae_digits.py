@@ -13,19 +13,18 @@ Run: ``python -m benchmarks.vae_digits`` (writes benchmarks/results/vae_digits.*
 
 import argparse
 import json
-import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import norm
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
 from skae import AutoencoderTransformer, VAETransformer
+
+from ._timing import timed_fit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NETWORK = {"n_components": 2, "hidden_layer_sizes": (128, 32), "batch_size": 64,
@@ -70,11 +69,7 @@ def run(data_dir=None, seed=0, max_epochs=300, results_dir=RESULTS, plots=True):
         X, y, test_size=0.25, stratify=y, random_state=seed)
     rows, codes, fitted = [], {}, {}
     for name, model in _models(seed, max_epochs).items():
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X_train)
-        seconds = time.perf_counter() - start
+        seconds = timed_fit(model, X_train)
         train_codes, test_codes = model.transform(X_train), model.transform(X_test)
         knn = KNeighborsClassifier(n_neighbors=5).fit(train_codes, y_train)
         reconstruction = model.inverse_transform(test_codes)
