@@ -6,7 +6,9 @@ few minutes on two CPU cores. ``--full`` adds Fashion-MNIST, MNIST, ECG5000
 and the ODDS tables, read from ``--data-dir`` (or ``$SKAE_DATA_DIR``); without
 a data directory MNIST and Fashion-MNIST come from OpenML when it is reachable.
 Results (``results.json``, ``report.md``, ``report.rst`` and PNG figures) go to
-``--out``, by default ``benchmarks/results/quick`` or ``benchmarks/results/full``.
+``--out``, by default ``benchmarks/results/latest/quick`` or ``.../latest/full``
+(ignored by git); ``--out benchmarks/results/quick`` refreshes the committed
+report that the documentation includes.
 """
 
 import argparse
@@ -22,8 +24,8 @@ import sklearn
 import torch
 
 from . import overhead, plots, report, suite
+from ._output import LATEST
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MODES = {
     "quick": {"datasets": suite.QUICK_DATASETS, "budget": suite.Budget(max_epochs=100)},
     "full": {"datasets": suite.QUICK_DATASETS + suite.FULL_DATASETS,
@@ -40,7 +42,10 @@ def parse_args(argv):
                         help="add Fashion-MNIST, MNIST, ECG5000 and the ODDS tables")
     parser.add_argument("--data-dir", default=None,
                         help="folder laid out like shared/data (default: $SKAE_DATA_DIR)")
-    parser.add_argument("--out", default=None, help="results folder")
+    parser.add_argument("--out", default=None,
+                        help="results folder (default: benchmarks/results/latest/quick or "
+                             "/full, ignored by git; benchmarks/results/quick is the "
+                             "committed one)")
     parser.add_argument("--datasets", nargs="+", choices=sorted(suite.ALL_DATASETS),
                         help="run only these datasets")
     parser.add_argument("--code-sizes", nargs="+", type=int, default=[2, 8, 32],
@@ -108,7 +113,7 @@ def main(argv=None, stream=None):
     mode_name = "full" if args.full else "quick"
     mode = MODES[mode_name]
     budget = _budget(args, mode)
-    out = Path(args.out) if args.out else RESULTS / mode_name
+    out = Path(args.out) if args.out else LATEST / mode_name
     out.mkdir(parents=True, exist_ok=True)
     dataset_list = ([suite.ALL_DATASETS[name] for name in args.datasets] if args.datasets
                     else mode["datasets"])

@@ -8,6 +8,7 @@ from a data directory laid out as ``shared/data`` of the skae repository:
     mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
     ecg5000/ecg.csv
     odds/{cardio,thyroid,satellite,internetads}.npz
+    adbench/<name>.npz for the 28 names of ADBENCH_TABLES (e.g. 11_donors.npz)
 
 The directory is the ``data_dir`` argument, else the ``SKAE_DATA_DIR``
 environment variable, else ``../shared/data`` beside the repository when it
@@ -23,6 +24,14 @@ from pathlib import Path
 import numpy as np
 
 ODDS_TABLES = ("cardio", "thyroid", "satellite", "internetads")
+#: The ADBench "Classical" tables of ``adbench/``, by ADBench number (80 to 619,326 rows).
+ADBENCH_TABLES = (
+    "1_ALOI", "5_campaign", "7_Cardiotocography", "8_celeba", "10_cover", "11_donors",
+    "12_fault", "15_Hepatitis", "16_http", "19_landsat", "21_Lymphography", "22_magic.gamma",
+    "27_PageBlocks", "29_Pima", "31_satimage-2", "33_skin", "34_smtp", "35_SpamBase",
+    "37_Stamps", "39_vertebral", "40_vowels", "41_Waveform", "42_WBC", "43_WDBC", "44_Wilt",
+    "45_wine", "46_WPBC", "47_yeast",
+)
 #: OpenML names of the image sets; their first 60,000 rows are the training split.
 OPENML_IMAGES = {"mnist": "mnist_784", "fashion-mnist": "Fashion-MNIST"}
 N_TRAIN_IMAGES = 60_000
@@ -114,6 +123,26 @@ def load_odds(name, data_dir=None):
     y : ndarray of shape (n_samples,), int64
     """
     with np.load(_require(data_dir, "odds", f"{name}.npz")) as table:
+        return table["X"].astype(np.float32), table["y"].astype(np.int64)
+
+
+def load_adbench(name, data_dir=None):
+    """One ADBench "Classical" table; ``y`` is 1 for outliers.
+
+    The files keep ADBench's dtypes (some ``X`` are int16 or int64, ``y`` is
+    int32 or int64); they are cast here.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`ADBENCH_TABLES`, the file name without ``.npz``.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float32
+    y : ndarray of shape (n_samples,), int64
+    """
+    with np.load(_require(data_dir, "adbench", f"{name}.npz")) as table:
         return table["X"].astype(np.float32), table["y"].astype(np.int64)
 
 

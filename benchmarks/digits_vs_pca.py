@@ -12,14 +12,14 @@ minimise the same thing. Standardising would weight the near-constant border
 pixels like the informative centre ones.
 
 Run: ``python -m benchmarks.digits_vs_pca [--threads 1]`` (writes
-``benchmarks/results/digits_vs_pca.{md,json}``).
+``benchmarks/results/latest/digits_vs_pca.{md,json}``; ``--out benchmarks/results``
+refreshes the committed files).
 """
 
 import argparse
 import json
 import platform
 import sys
-from pathlib import Path
 
 import numpy as np
 import sklearn
@@ -31,13 +31,13 @@ from sklearn.model_selection import train_test_split
 import skae
 from skae import AutoencoderTransformer
 
+from ._output import add_out_argument
 from ._timing import timed_fit
 
 CODE_SIZES = (2, 8, 16, 32)
 AE_SETTINGS = {"hidden_layer_sizes": (256,), "activation": "elu", "scaling": None,
                "learning_rate": 1e-3, "weight_decay": 1e-4, "batch_size": 32, "tol": 0.0,
                "device": "cpu"}
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def _test_mse(model, X_test):
@@ -109,8 +109,7 @@ def main(argv=None):
     parser.add_argument("--max-train", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads (default: torch's choice)")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR,
-                        help="directory for digits_vs_pca.{md,json}")
+    add_out_argument(parser, what="digits_vs_pca.{md,json}")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

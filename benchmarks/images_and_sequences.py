@@ -26,8 +26,9 @@ training errors at their mean + one standard deviation (that detector's
 
 Training sets are subsampled so that the whole run stays modest on a shared
 2-core CPU (see ``SETTINGS``; ``--quick`` shrinks everything further for a
-smoke test). Results go to ``benchmarks/results/images_and_sequences.{md,json}``
-and ``images_and_sequences_fashion.png``.
+smoke test). Results go to ``benchmarks/results/latest/images_and_sequences.{md,json}``
+and ``images_and_sequences_fashion.png``; ``--out benchmarks/results`` refreshes the
+committed files.
 
 Run: ``python -m benchmarks.images_and_sequences [--data-dir DIR] [--quick]``
 """
@@ -46,9 +47,9 @@ from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderTransformer
 
+from ._output import LATEST, add_out_argument
 from .datasets import load_ecg5000, load_idx_images
 
-RESULTS = Path(__file__).resolve().parent / "results"
 NAME = "images_and_sequences"
 IMAGE = (1, 28, 28)
 N_CODES = 32  # code size of every image model
@@ -247,7 +248,7 @@ def render(results):
     ]) + "\n"
 
 
-def run(data_dir=None, quick=False, out_dir=RESULTS):
+def run(data_dir=None, quick=False, out_dir=LATEST):
     """Run the three experiments and write markdown, JSON and the PNG grid.
 
     Parameters
@@ -256,7 +257,7 @@ def run(data_dir=None, quick=False, out_dir=RESULTS):
         Data directory (see :mod:`benchmarks.datasets`).
     quick : bool, default=False
         Tiny subsamples and budgets, to check that everything runs.
-    out_dir : Path, default=benchmarks/results
+    out_dir : Path, default=benchmarks/results/latest
         Where the reports go.
 
     Returns
@@ -287,13 +288,14 @@ def run(data_dir=None, quick=False, out_dir=RESULTS):
     return results
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="data directory (default: "
                         "$SKAE_DATA_DIR, else ../shared/data)")
     parser.add_argument("--quick", action="store_true", help="tiny smoke-test run")
-    args = parser.parse_args()
-    print(render(run(args.data_dir, args.quick)))
+    add_out_argument(parser, what="images_and_sequences.{md,json} and its PNG")
+    args = parser.parse_args(argv)
+    print(render(run(args.data_dir, args.quick, args.out)))
 
 
 if __name__ == "__main__":

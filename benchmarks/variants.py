@@ -22,14 +22,14 @@
   standard deviation over label draws.
 
 Run: ``python -m benchmarks.variants [--data-dir DIR] [--quick]``. Results go
-to ``benchmarks/results/variants.{md,json}``.
+to ``benchmarks/results/latest/variants.{md,json}`` (``variants_quick`` with
+``--quick``); ``--out benchmarks/results`` refreshes the committed files.
 """
 
 import argparse
 import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from scipy.linalg import subspace_angles
@@ -43,9 +43,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skae import AutoencoderTransformer
 
+from ._output import add_out_argument
 from .datasets import load_idx_images
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 # The linear autoencoder with three trainings: the PCA recipe and plain Adam.
 LINEAR_TRAININGS = {
@@ -242,16 +241,17 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    add_out_argument(parser, what="variants.{md,json}")
     args = parser.parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         results = run(args.data_dir, args.quick, args.seed)
     command = "python -m benchmarks.variants" + (" --quick" if args.quick else "")
     markdown = to_markdown(results, command)
-    RESULTS_DIR.mkdir(exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     stem = "variants_quick" if args.quick else "variants"
-    (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS_DIR / f"{stem}.md").write_text(markdown)
+    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / f"{stem}.md").write_text(markdown)
     print(markdown)
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from benchmarks import __main__ as suite_main
-from benchmarks import datasets, suite
+from benchmarks import _output, datasets, outliers, suite
+from skae import AutoencoderOutlierDetector
 
 TINY = ["--epochs", "2", "--max-train", "120", "--max-test", "60", "--code-sizes", "2", "8",
         "--overhead-repeats", "0"]
@@ -26,7 +27,7 @@ def _write_idx(path, array, magic):
 
 @pytest.fixture
 def data_dir(tmp_path):
-    """A fake data directory with tiny MNIST, Fashion-MNIST, ECG5000 and ODDS files."""
+    """A fake data directory with tiny MNIST, Fashion-MNIST, ECG5000, ODDS and ADBench files."""
     rng = np.random.RandomState(0)
     root = tmp_path / "data"
     for name in ("mnist", "fashion-mnist"):
@@ -44,6 +45,13 @@ def data_dir(tmp_path):
         np.savez_compressed(root / "odds" / f"{name}.npz",
                             X=rng.normal(size=(70, 12)).astype(np.float32),
                             y=(np.arange(70) % 7 == 0).astype(np.int64))
+    (root / "adbench").mkdir()
+    # ADBench keeps the source dtypes: integer X in some tables, int32 or int64 y.
+    np.savez_compressed(root / "adbench" / "10_cover.npz",
+                        X=rng.randint(-50, 3000, size=(90, 10)).astype(np.int16),
+                        y=(np.arange(90) % 9 == 0).astype(np.int64))
+    np.savez_compressed(root / "adbench" / "29_Pima.npz",
+                        X=rng.normal(size=(60, 8)), y=(np.arange(60) % 4 == 0).astype(np.int32))
     return root
 
 
@@ -122,3 +130,124 @@ def test_unreadable_dataset_is_skipped_and_reported(tmp_path):
     assert results["datasets"] == []
     assert results["skipped"][0]["name"] == "odds-cardio"
     assert "Skipped odds-cardio" in (tmp_path / "o" / "report.md").read_text()
+
+
+def test_adbench_loader_casts_to_float32_and_int64(data_dir):
+    X, y = datasets.load_adbench("10_cover", data_dir)
+    assert X.shape == (90, 10) and X.dtype == np.float32 and y.dtype == np.int64
+    assert y.sum() == 10
+    X, y = datasets.load_adbench("29_Pima", data_dir)
+    assert X.shape == (60, 8) and X.dtype == np.float32 and y.dtype == np.int64
+    assert set(datasets.ADBENCH_TABLES) >= {"10_cover", "29_Pima", "11_donors"}
+    assert len(datasets.ADBENCH_TABLES) == 28
+    with pytest.raises(FileNotFoundError, match="missing from the data directory"):
+        datasets.load_adbench("16_http", data_dir)
+
+
+def test_outlier_suites_and_row_limits():
+    assert outliers.select_datasets(["odds"]) == list(datasets.ODDS_TABLES)
+    assert len(outliers.select_datasets()) == 4 + 28 + 2
+    assert outliers.select_datasets(["odds"], ["29_Pima"]) == ["29_Pima"]
+    limits = outliers.parse_row_limits(["pyod_knn=1000", "pyod_ae=50"])
+    assert limits == {"pyod_knn": 1000, "pyod_ae": 50}
+    assert outliers.skip_reason("pyod_knn", 1000, limits) is None
+    assert "1001 training rows" in outliers.skip_reason("pyod_knn", 1001, limits)
+    assert outliers.skip_reason("iforest", 10**6, limits) is None
+    assert outliers.skip_reason("pyod_ae", 10**6, None) is None
+    for bad in (["pyod_knn"], ["nope=3"]):
+        with pytest.raises(ValueError, match="METHOD=N"):
+            outliers.parse_row_limits(bad)
+    X, y = np.arange(200.0)[:, None], (np.arange(200) % 10 == 0).astype(int)
+    X_sub, y_sub = outliers.subsample(X, y, 50)
+    assert len(X_sub) == 50 and y_sub.sum() == 5
+    assert outliers.subsample(X, y, None)[0] is X
+
+
+def _run(dataset, method, seed, roc_auc=None, seconds=1.0, **extra):
+    if roc_auc is None:
+        return {"dataset": dataset, "method": method, "seed": seed, **extra}
+    return {"dataset": dataset, "method": method, "seed": seed, "roc_auc": roc_auc,
+            "average_precision": roc_auc / 2, "seconds": seconds, **extra}
+
+
+def test_outlier_summary_shows_skipped_cells_and_fair_means():
+    methods = ["skae", "iforest", "pyod_ae"]
+    runs = []
+    for seed in (0, 1):
+        runs += [_run("small", "skae", seed, 0.8 + 0.1 * seed, 2.0),
+                 _run("small", "iforest", seed, 0.7, 1.0),
+                 _run("small", "pyod_ae", seed, 0.6, 10.0),
+                 _run("big", "skae", seed, 0.5, 4.0),
+                 _run("big", "iforest", seed, 0.9, 1.0),
+                 _run("big", "pyod_ae", seed, skipped="600 training rows > row limit 100")]
+    runs.append(_run("broken", "skae", 0, 0.6, 1.0))
+    runs.append(_run("broken", "iforest", 0, error="ValueError: boom"))
+    runs.append(_run("broken", "pyod_ae", 0, 0.5, 1.0))
+    results = {"settings": {"methods": methods}, "runs": runs, "notes": ["a note"],
+               "tables": {"small": {"n_rows": 100, "n_features": 3, "n_outliers": 10},
+                          "big": {"n_rows": 1000, "n_features": 7, "n_outliers": 50}}}
+    summary = outliers.aggregate(results)
+
+    per_table, per_method = summary["per_table"], summary["per_method"]
+    assert per_table["small"]["skae"]["roc_auc"] == pytest.approx(0.85)
+    assert per_table["big"]["pyod_ae"] == {"skipped": "600 training rows > row limit 100"}
+    assert per_table["broken"]["iforest"] == {"error": "ValueError: boom"}
+    assert summary["common_tables"] == ["small"]
+    # each method's mean is over the tables it ran; "common" only over the fair ones
+    assert per_method["skae"]["n_tables"] == 3
+    assert per_method["skae"]["roc_auc"] == pytest.approx((0.85 + 0.5 + 0.6) / 3)
+    assert per_method["skae"]["seconds"] == pytest.approx(4 + 8 + 1)
+    assert per_method["pyod_ae"]["roc_auc"] == pytest.approx((0.6 + 0.5) / 2)
+    assert per_method["iforest"]["common"]["roc_auc"] == pytest.approx(0.7)
+    assert per_method["skae"]["common"]["seconds"] == pytest.approx(4.0)
+    comparisons = summary["comparisons"]
+    assert comparisons["time_skae_over_iforest"] == {"ratio": pytest.approx(12 / 4),
+                                                     "n_tables": 2}
+    assert comparisons["time_skae_over_pyod_ae"] == {"ratio": pytest.approx(5 / 21),
+                                                     "n_tables": 2}
+    assert comparisons["skae_roc_auc_above_iforest"] == {"wins": 1, "n_tables": 2}
+
+    markdown = outliers.summarise(results, summary)
+    assert "| big | 1000 | 7 | 5.0 % | 0.500 | 0.900 | — |" in markdown
+    assert "| broken |  |  |  | 0.600 | failed | 0.500 |" in markdown
+    assert "| skae | 3 | 0.650 | 0.325 | 13.0 | 0.850 | 0.425 | 4.0 |" in markdown
+    assert "skae's ROC-AUC is above IsolationForest's: 1 of 2" in markdown
+    assert "Skipped (—): pyod_ae on big" in markdown
+    assert "Failed: iforest on broken: ValueError: boom" in markdown
+    assert "Note: a note" in markdown
+
+
+def test_outlier_benchmark_end_to_end(data_dir, tmp_path):
+    methods = ["iforest", "pca"]
+    params = []
+    if "max_steps" in AutoencoderOutlierDetector().get_params():
+        methods.append("skae")
+        params = ["--params", json.dumps({"max_steps": 5})]
+    out = tmp_path / "out"
+    results = outliers.main(["--data-dir", str(data_dir), "--datasets", "thyroid", "10_cover",
+                             "29_Pima", "--seeds", "0", "1", "--methods", *methods, *params,
+                             "--method-row-limit", "pca=45", "--max-rows", "80",
+                             "--out", str(out), "--output", "tiny"])
+
+    assert results["tables"]["10_cover"] == {"n_rows": 80, "n_features": 10, "n_outliers": 9}
+    assert results["tables"]["29_Pima"]["n_rows"] == 60
+    by_cell = {(r["dataset"], r["method"], r["seed"]): r for r in results["runs"]}
+    assert len(by_cell) == 3 * 2 * len(methods)
+    assert "skipped" in by_cell[("10_cover", "pca", 0)]  # 48 training rows > 45
+    assert "roc_auc" in by_cell[("thyroid", "pca", 1)]  # 42 training rows
+    for (_, method, _), r in by_cell.items():
+        if "roc_auc" in r:
+            assert 0 <= r["roc_auc"] <= 1 and r["seconds"] >= 0
+    saved = json.loads((out / "tiny.json").read_text())
+    assert saved["command"].startswith("python -m benchmarks.outliers --data-dir ")
+    assert saved["summary"]["per_method"]["iforest"]["n_tables"] == 3
+    report = (out / "tiny.md").read_text()
+    assert "Command: `python -m benchmarks.outliers" in report
+    assert "| 10_cover | 80 | 10 |" in report
+
+
+def test_benchmarks_write_to_an_ignored_folder_by_default():
+    assert outliers.parse_args([]).out == _output.LATEST
+    assert outliers.parse_args(["--out", "x"]).out.name == "x"
+    gitignore = (_output.COMMITTED.parents[1] / ".gitignore").read_text().splitlines()
+    assert "benchmarks/results/latest/" in gitignore
