@@ -50,7 +50,8 @@ def parse_args(argv):
                         help="run only these datasets")
     parser.add_argument("--code-sizes", nargs="+", type=int, default=[2, 8, 32],
                         help="code sizes; those not below a dataset's width are skipped")
-    parser.add_argument("--epochs", type=int, help="max_epochs of the autoencoders")
+    parser.add_argument("--epochs", type=int,
+                        help="epoch budget of the autoencoders (given as max_steps)")
     parser.add_argument("--max-train", type=int, help="cap on training rows per dataset")
     parser.add_argument("--max-test", type=int, help="cap on test rows per dataset")
     parser.add_argument("--seed", type=int, default=0)

@@ -29,15 +29,20 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
 import skae
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, DenseNetwork
 
 from ._output import add_out_argument
+from ._budget import steps_for_epochs
 from ._timing import timed_fit
 
 CODE_SIZES = (2, 8, 16, 32)
 AE_SETTINGS = {"hidden_layer_sizes": (256,), "activation": "elu", "scaling": None,
                "learning_rate": 1e-3, "weight_decay": 1e-4, "batch_size": 32, "tol": 0.0,
                "device": "cpu"}
+
+
+# The entries of AE_SETTINGS that configure the DenseNetwork.
+_NETWORK_SETTINGS = ("hidden_layer_sizes", "activation")
 
 
 def _test_mse(model, X_test):
@@ -73,11 +78,14 @@ def run(code_sizes=CODE_SIZES, *, epochs=100, seed=0, max_train=None, log=None):
     X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
     X_train = X_train[:max_train]
     rows = []
+    network = DenseNetwork(**{k: AE_SETTINGS[k] for k in _NETWORK_SETTINGS})
     for n_components in code_sizes:
         pca = PCA(n_components=n_components)
         pca_seconds = timed_fit(pca, X_train)
-        ae = AutoencoderTransformer(n_components=n_components, max_epochs=epochs,
-                                    random_state=seed, **AE_SETTINGS)
+        ae = AutoencoderTransformer(
+            n_components=n_components, network=network, random_state=seed,
+            max_steps=steps_for_epochs(epochs, len(X_train), AE_SETTINGS["batch_size"]),
+            **{k: v for k, v in AE_SETTINGS.items() if k not in _NETWORK_SETTINGS})
         ae_seconds = timed_fit(ae, X_train)
         pca_mse, ae_mse = _test_mse(pca, X_test), _test_mse(ae, X_test)
         rows.append({"n_components": int(n_components), "pca_mse": pca_mse,

@@ -17,12 +17,13 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, ConvNetwork, DenseNetwork
+
+from ._budget import steps_for_epochs
 
 NETWORKS = {
-    "dense (256, 128)": {"hidden_layer_sizes": (256, 128)},
-    "conv (16, 32)": {"network": "conv", "input_shape": (1, 28, 28),
-                      "hidden_layer_sizes": ()},
+    "dense (256, 128)": {"network": DenseNetwork(hidden_layer_sizes=(256, 128))},
+    "conv (16, 32)": {"network": ConvNetwork(input_shape=(1, 28, 28))},
 }
 
 
@@ -46,8 +47,8 @@ def run(epochs=3, devices=None):
                                            random_state=0, **params)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                model.set_params(max_epochs=1).fit(X[:2000])  # warm-up
-                model.set_params(max_epochs=epochs)
+                model.set_params(max_steps=steps_for_epochs(1, 2000, 256)).fit(X[:2000])
+                model.set_params(max_steps=steps_for_epochs(epochs, len(X), 256))
                 start = time.perf_counter()
                 model.fit(X)
                 fit_seconds = time.perf_counter() - start

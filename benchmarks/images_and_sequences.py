@@ -45,8 +45,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, ConvNetwork, DenseNetwork, LSTMNetwork
 
+from ._budget import steps_for_epochs
 from ._output import LATEST, add_out_argument
 from .datasets import load_ecg5000, load_idx_images
 
@@ -67,9 +68,9 @@ SETTINGS = {
 COMMON = {"device": "cpu", "random_state": 0, "n_iter_no_change": 5, "tol": 1e-5}
 # Images: pixels in [0, 1] as they are, sigmoid output, squared error.
 IMAGE_MODELS = {
-    "conv AE": {"network": "conv", "input_shape": IMAGE, "conv_channels": (8, 16),
-                "kernel_size": 3, "hidden_layer_sizes": (), "activation": "relu"},
-    "dense AE": {"network": "dense", "hidden_layer_sizes": (256,), "activation": "relu"},
+    "conv AE": {"network": ConvNetwork(input_shape=IMAGE, channels=(8, 16), kernel_size=3,
+                                       hidden_layer_sizes=(), activation="relu")},
+    "dense AE": {"network": DenseNetwork(hidden_layer_sizes=(256,), activation="relu")},
 }
 IMAGE_COMMON = {"scaling": None, "output_activation": "sigmoid", "loss": "mse",
                 "batch_size": 64, "learning_rate": 3e-3}
@@ -77,9 +78,9 @@ IMAGE_COMMON = {"scaling": None, "output_activation": "sigmoid", "loss": "mse",
 # min-max scaled beats) and an LSTM reading each beat as 35 steps of 4
 # consecutive samples (140 single-sample steps cost four times as much).
 ECG_MODELS = {
-    "dense AE": {"network": "dense", "hidden_layer_sizes": (32, 16), "activation": "relu"},
-    "LSTM AE": {"network": "lstm", "input_shape": (35, 4), "hidden_layer_sizes": (32,),
-                "reverse_decoding": True},
+    "dense AE": {"network": DenseNetwork(hidden_layer_sizes=(32, 16), activation="relu")},
+    "LSTM AE": {"network": LSTMNetwork(input_shape=(35, 4), hidden_sizes=(32,),
+                                       reverse_decoding=True)},
 }
 ECG_COMMON = {"n_components": 8, "scaling": "minmax", "loss": "mae",
               "output_activation": "sigmoid", "batch_size": 64, "learning_rate": 3e-3}
@@ -118,7 +119,9 @@ def fashion_reconstruction(settings, data_dir, seed=0):
     for n_components in (N_CODES,):
         models = {name: AutoencoderTransformer(**COMMON, **IMAGE_COMMON, **params,
                                                n_components=n_components,
-                                               max_epochs=settings["image_epochs"])
+                                               max_steps=steps_for_epochs(
+                                                   settings["image_epochs"], len(X_train),
+                                                   IMAGE_COMMON["batch_size"]))
                   for name, params in IMAGE_MODELS.items()}
         models["PCA"] = PCA(n_components=n_components, random_state=seed)
         for name, model in models.items():
@@ -159,7 +162,9 @@ def mnist_anomalies(settings, data_dir):
         X_train, X_test, is_normal = _mnist_split(digit, settings, data_dir)
         for name, params in IMAGE_MODELS.items():
             model = AutoencoderTransformer(**COMMON, **IMAGE_COMMON, **params, n_components=N_CODES,
-                                           max_epochs=settings["image_epochs"])
+                                           max_steps=steps_for_epochs(
+                                               settings["image_epochs"], len(X_train),
+                                               IMAGE_COMMON["batch_size"]))
             start = time.perf_counter()
             scores, called_normal = detect(model, X_train, X_test)
             rows.append({"normal_digit": digit, "model": name,
@@ -179,7 +184,9 @@ def ecg_anomalies(settings, data_dir):
     rows = []
     for name, params in ECG_MODELS.items():
         model = AutoencoderTransformer(**COMMON, **ECG_COMMON, **params,
-                                       max_epochs=settings["ecg_epochs"])
+                                       max_steps=steps_for_epochs(
+                                           settings["ecg_epochs"], len(X_train),
+                                           ECG_COMMON["batch_size"]))
         start = time.perf_counter()
         scores, called_normal = detect(model, X_train, X_test)
         rows.append({"model": name, "accuracy": accuracy_score(y_test, called_normal),

@@ -15,20 +15,25 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, DenseNetwork
 from skae._networks import DenseAutoencoder
 
+from ._budget import steps_for_epochs
 from ._timing import timed_fit
 
 SETTINGS = {"n_components": 8, "hidden_layer_sizes": (64,), "activation": "elu",
-                "learning_rate": 1e-3, "batch_size": 128}
+            "learning_rate": 1e-3, "batch_size": 128}
 
 
 def fit_skae(X, epochs, seed, device="cpu"):
     """Fit time of ``AutoencoderTransformer`` with early stopping disabled."""
-    model = AutoencoderTransformer(**SETTINGS, max_epochs=epochs, tol=0.0,
-                                   n_iter_no_change=epochs, device=device,
-                                   random_state=seed)
+    network = DenseNetwork(hidden_layer_sizes=SETTINGS["hidden_layer_sizes"],
+                           activation=SETTINGS["activation"])
+    model = AutoencoderTransformer(
+        n_components=SETTINGS["n_components"], network=network,
+        learning_rate=SETTINGS["learning_rate"], batch_size=SETTINGS["batch_size"],
+        max_steps=steps_for_epochs(epochs, len(X), SETTINGS["batch_size"]), tol=0.0,
+        n_iter_no_change=epochs, device=device, random_state=seed)
     return timed_fit(model, X)
 
 

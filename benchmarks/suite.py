@@ -28,9 +28,10 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from skae import AutoencoderTransformer, VAETransformer
+from skae import AutoencoderTransformer, DenseNetwork, VAETransformer
 
 from . import datasets
+from ._budget import steps_for_epochs
 from ._timing import timed_fit
 
 # ------------------------------------------------------------------ datasets
@@ -114,7 +115,7 @@ ALL_DATASETS = {d.name: d for d in QUICK_DATASETS + FULL_DATASETS}
 class Budget:
     """Training budget and data sizes of a run."""
 
-    max_epochs: int = 100
+    max_epochs: int = 100  # passes over the training rows, as max_steps at fit
     learning_rate: float = 1e-3
     max_train: int = 10_000
     max_test: int = 2_000
@@ -136,10 +137,10 @@ def neural(estimator_class):
     """
     def build(n_components, dataset, budget):
         return estimator_class(
-            n_components=n_components, hidden_layer_sizes=dataset.hidden_layer_sizes,
+            n_components=n_components,
+            network=DenseNetwork(hidden_layer_sizes=dataset.hidden_layer_sizes),
             scaling=dataset.scaling, learning_rate=budget.learning_rate,
-            batch_size=dataset.batch_size, max_epochs=budget.max_epochs,
-            random_state=budget.seed,
+            batch_size=dataset.batch_size, random_state=budget.seed,
         )
     return build
 
@@ -238,6 +239,9 @@ def _fit_one(label, build, k, dataset, budget, data):
     """Fit one estimator at one code size; its figures and what the plots need."""
     X_train, X_test, y_train, y_test, space = data
     estimator = build(k, dataset, budget)
+    if "max_steps" in estimator.get_params():  # the epoch budget, in steps
+        estimator.set_params(max_steps=steps_for_epochs(budget.max_epochs, len(X_train),
+                                                        dataset.batch_size))
     fit_seconds = timed_fit(estimator, X_train)
     Z_train, Z_test = estimator.transform(X_train), estimator.transform(X_test)
     X_hat = estimator.inverse_transform(Z_test)

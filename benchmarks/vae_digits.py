@@ -23,22 +23,25 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
-from skae import AutoencoderTransformer, VAETransformer
+from skae import AutoencoderTransformer, DenseNetwork, VAETransformer
 
+from ._budget import steps_for_epochs
 from ._output import LATEST, add_out_argument
 from ._timing import timed_fit
 
-NETWORK = {"n_components": 2, "hidden_layer_sizes": (128, 32), "batch_size": 64,
-           "learning_rate": 2e-3, "n_iter_no_change": 20, "device": "cpu"}
+HIDDEN_LAYER_SIZES = (128, 32)
+NETWORK = {"n_components": 2, "batch_size": 64, "learning_rate": 2e-3,
+           "n_iter_no_change": 20, "device": "cpu"}
 
 
-def _models(seed, max_epochs):
+def _models(seed, max_epochs, n_rows):
+    params = {**NETWORK, "network": DenseNetwork(hidden_layer_sizes=HIDDEN_LAYER_SIZES),
+              "max_steps": steps_for_epochs(max_epochs, n_rows, NETWORK["batch_size"]),
+              "random_state": seed}
     return {
         "PCA": PCA(n_components=2, random_state=seed),
-        "AutoencoderTransformer": AutoencoderTransformer(
-            **NETWORK, max_epochs=max_epochs, random_state=seed),
-        "VAETransformer": VAETransformer(
-            **NETWORK, max_epochs=max_epochs, kl_warmup_epochs=10, random_state=seed),
+        "AutoencoderTransformer": AutoencoderTransformer(**params),
+        "VAETransformer": VAETransformer(**params, kl_warmup_epochs=10),
     }
 
 
@@ -69,7 +72,7 @@ def run(data_dir=None, seed=0, max_epochs=300, results_dir=LATEST, plots=True):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=seed)
     rows, codes, fitted = [], {}, {}
-    for name, model in _models(seed, max_epochs).items():
+    for name, model in _models(seed, max_epochs, len(X_train)).items():
         seconds = timed_fit(model, X_train)
         train_codes, test_codes = model.transform(X_train), model.transform(X_test)
         knn = KNeighborsClassifier(n_neighbors=5).fit(train_codes, y_train)
@@ -173,7 +176,7 @@ def main(argv=None):
         "are from a shared machine and only indicative.\n")
     (results_dir / "vae_digits.json").write_text(json.dumps(
         {"command": command, "seed": args.seed, "network": {**NETWORK,
-         "hidden_layer_sizes": list(NETWORK["hidden_layer_sizes"])},
+         "hidden_layer_sizes": list(HIDDEN_LAYER_SIZES)},
          "rows": rows}, indent=2))
     print(table)
     return rows

@@ -41,8 +41,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, DenseNetwork
 
+from ._budget import steps_for_epochs
 from ._output import add_out_argument
 from .datasets import load_idx_images
 
@@ -66,10 +67,15 @@ def linear_vs_pca(X_train, X_test, n_components, training, max_epochs, seed=0):
     """Error ratio and largest principal angle of a linear autoencoder vs PCA."""
     pca = PCA(n_components=n_components).fit(X_train)
     params = {"max_epochs": max_epochs, **training}
+    epochs = params.pop("max_epochs")
+    # L-BFGS takes one full-batch step per epoch.
+    batch_size = len(X_train) if params["optimizer"] == "lbfgs" else 128
     start = time.perf_counter()
     ae = AutoencoderTransformer(
-        n_components=n_components, hidden_layer_sizes=(), activation="identity",
-        output_activation="identity", tol=0.0, n_iter_no_change=params["max_epochs"],
+        n_components=n_components, network=DenseNetwork(hidden_layer_sizes=(),
+                                                        activation="identity"),
+        output_activation="identity", tol=0.0, n_iter_no_change=epochs,
+        max_steps=steps_for_epochs(epochs, len(X_train), batch_size),
         device="cpu", random_state=seed, **params,
     ).fit(X_train)
     seconds = time.perf_counter() - start
@@ -84,12 +90,14 @@ def linear_vs_pca(X_train, X_test, n_components, training, max_epochs, seed=0):
     }
 
 
-def _dense_ae(max_epochs, seed, **params):
-    defaults = {"n_components": 64, "hidden_layer_sizes": (256,), "scaling": None,
-                "output_activation": "sigmoid", "max_epochs": max_epochs,
+def _dense_ae(max_epochs, seed, n_rows, **params):
+    defaults = {"n_components": 64, "network": DenseNetwork(hidden_layer_sizes=(256,)),
+                "scaling": None, "output_activation": "sigmoid", "batch_size": 128,
                 "tol": 0.0, "n_iter_no_change": max_epochs, "device": "cpu",
                 "random_state": seed}
-    return AutoencoderTransformer(**{**defaults, **params})
+    params = {**defaults, **params}
+    return AutoencoderTransformer(
+        **params, max_steps=steps_for_epochs(max_epochs, n_rows, params["batch_size"]))
 
 
 def denoising(X_train, X_test, max_epochs, seed=0, noise_factor=0.2):
@@ -97,9 +105,11 @@ def denoising(X_train, X_test, max_epochs, seed=0, noise_factor=0.2):
     rng = np.random.RandomState(seed)
     noisy = np.clip(X_test + noise_factor * rng.standard_normal(X_test.shape), 0.0, 1.0)
     models = {
-        "plain": _dense_ae(max_epochs, seed),
-        "gaussian noise_std=0.2": _dense_ae(max_epochs, seed, noise_std=noise_factor),
-        "masking mask_probability=0.2": _dense_ae(max_epochs, seed, mask_probability=0.2),
+        "plain": _dense_ae(max_epochs, seed, len(X_train)),
+        "gaussian noise_std=0.2": _dense_ae(max_epochs, seed, len(X_train),
+                                            noise_std=noise_factor),
+        "masking mask_probability=0.2": _dense_ae(max_epochs, seed, len(X_train),
+                                                  mask_probability=0.2),
     }
     result = {"noise_factor": noise_factor, "noisy_vs_clean_mse": _mse(noisy, X_test)}
     for name, model in models.items():
@@ -115,7 +125,7 @@ def sparsity(X_train, X_test, max_epochs, seed=0, target=0.1, weight=0.05):
     """Mean coding-unit activation with and without the KL sparsity penalty."""
     result = {"sparsity_target": target, "sparsity_weight": weight}
     for name, w in {"without penalty": 0.0, "with KL penalty": weight}.items():
-        model = _dense_ae(max_epochs, seed, code_activation="sigmoid",
+        model = _dense_ae(max_epochs, seed, len(X_train), code_activation="sigmoid",
                           sparsity_target=target, sparsity_weight=w).fit(X_train)
         codes = model.transform(X_test)
         result[name] = {
@@ -130,7 +140,7 @@ def sparsity(X_train, X_test, max_epochs, seed=0, target=0.1, weight=0.05):
 def pretraining_for_classification(X_pool, y_pool, X_test, y_test, n_components,
                                    max_epochs, label_fraction=0.01, n_draws=5, seed=0):
     """Accuracy of a classifier trained on a few labels, on raw pixels, PCA and AE codes."""
-    ae = _dense_ae(max_epochs, seed, n_components=n_components, batch_size=256)
+    ae = _dense_ae(max_epochs, seed, len(X_pool), n_components=n_components, batch_size=256)
     features = {
         "raw pixels": (lambda X: X),
         f"PCA codes ({n_components})": PCA(n_components=n_components,

@@ -1,14 +1,18 @@
 """skae: scikit-learn compatible autoencoders backed by PyTorch and skorch."""
 
 from ._net import TrainingDivergedError
+from .networks import ConvNetwork, DenseNetwork, LSTMNetwork
 from .outlier import AutoencoderOutlierDetector
 from .transformers import AutoencoderTransformer, VAETransformer
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
+    "ConvNetwork",
+    "DenseNetwork",
+    "LSTMNetwork",
     "TrainingDivergedError",
     "VAETransformer",
     "__version__",

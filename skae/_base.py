@@ -1,14 +1,14 @@
 """The shared base of every skae estimator.
 
-It owns everything that is not specific to one estimator: parameter
-declarations, input validation, scaling, seeding, device placement, building
-and fitting the skorch net, batched inference and reconstruction errors. The
-public estimators only say what they return.
+It owns everything that is not specific to one estimator: the shared
+parameter constraints, input validation, scaling, seeding, device placement,
+building and fitting the skorch net as a transaction, batched inference,
+scores and reconstruction errors. The network families live in
+:mod:`skae.networks`, the objectives in :mod:`skae._objectives`; the public
+estimators only write out their parameters and say what they return.
 """
 
 import copy
-import functools
-import inspect
 import math
 import warnings
 import weakref
@@ -28,7 +28,6 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
-from ._backbones import DENSE, check_options_off
 from ._data import ArrayDataset, BatchIterator
 from ._device import draw_seed, resolve_device, torch_seeded
 from ._net import (
@@ -37,8 +36,11 @@ from ._net import (
     DivergenceGuard,
     ReconstructionLoss,
     TrainingDivergedError,
+    divergence_advice,
 )
-from ._networks import ACTIVATIONS, NETWORKS, SequentialAutoencoder
+from ._networks import ACTIVATIONS, SequentialAutoencoder
+from ._objectives import RECONSTRUCTION
+from .networks import BaseNetwork, resolve_network
 
 _INPUT_DTYPES = (np.float64, np.float32)
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "lbfgs": LBFGS}
@@ -73,196 +75,95 @@ def _scaling_statistics(X, scaling):
     return offset, scale
 
 
-def _positive_ints(value, name):
-    """``value`` (an int or a flat sequence) as a tuple of positive ints.
+def _encoded_dataset(encoder, dataset, device):
+    """The outputs of ``encoder`` on every row of ``dataset``, as a dataset."""
+    encoder.eval()
+    with torch.no_grad():
+        codes = torch.cat([encoder(Xb).cpu() for Xb, _ in
+                           BatchIterator(dataset, _INFERENCE_BATCH_SIZE)]).numpy()
+    n_columns = codes.shape[1]
+    return ArrayDataset(codes, np.zeros(n_columns), np.ones(n_columns), device)
 
-    Raises a ValueError naming ``name`` otherwise.
+
+def _release_training_state(net):
+    """Drop what the fitted ``net`` holds only for training.
+
+    The validation split (a copy of training rows, on the training device)
+    and early stopping's copy of the best weights (already loaded into the
+    module) would otherwise be pickled with the estimator: the training data
+    would leak into every pickle, and, being CUDA tensors outside the net's
+    ``module_``, they could not be unpickled on a machine without CUDA.
     """
-    ints = np.asarray(value)
-    if ints.ndim > 1 or (ints.size and (not np.issubdtype(ints.dtype, np.integer)
-                                        or ints.min() < 1)):
-        raise ValueError(f"{name} must be a positive integer or a flat sequence of "
-                         f"positive integers, got {value!r}.")
-    return tuple(int(i) for i in ints.reshape(-1))
+    net.train_split = None
+    for _, callback in net.callbacks_:
+        if isinstance(callback, EarlyStopping):
+            callback.best_model_weights_ = None
 
 
-# Options of the fully connected network only, with the values that leave
-# them off.
-_DENSE_ONLY_OPTIONS = {
-    "tied_weights": (False, "only dense layers are tied"),
-    "dropout": (0.0, "it acts on dense hidden layers"),
-    "batch_norm": (False, "it acts on dense hidden layers"),
+
+# Parameters of every estimator, with the same constraint everywhere.
+SHARED_PARAMETER_CONSTRAINTS = {
+    "n_components": [Interval(Integral, 1, None, closed="left")],
+    "network": [StrOptions({"dense"}), BaseNetwork],
+    "output_activation": [StrOptions(set(ACTIVATIONS) | {"auto"})],
+    "loss": [StrOptions({"mse", "mae", "huber", "bce"})],
+    "noise_std": [Interval(Real, 0, None, closed="left")],
+    "mask_probability": [Interval(Real, 0, 1, closed="left")],
+    "scaling": [StrOptions({"standard", "center", "minmax"}), None],
+    "optimizer": [StrOptions(set(_OPTIMIZERS))],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "max_steps": [Interval(Integral, 1, None, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "device": [str, torch.device],
+    "callbacks": [list, tuple, None],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
 }
 
-
-# The axes of the shape each network reads a flat row as.
-_INPUT_AXES = {"conv": ("channels", "height", "width"), "lstm": ("time_steps", "n_features")}
-
-
-def extends_parameters(base, **defaults):
-    """Give a subclass ``__init__`` the parameters of ``base.__init__`` and its own.
-
-    scikit-learn reads an estimator's parameters from the signature of its
-    ``__init__``. A subclass that adds parameters writes only those, takes the
-    shared ones as ``**base_params`` and passes them to ``super().__init__``;
-    this decorator publishes the combined signature, so ``get_params``,
-    ``clone`` and the documentation list every parameter, and the shared ones
-    are declared once.
-
-    Parameters
-    ----------
-    base : type
-        The class whose ``__init__`` parameters are inherited.
-    **defaults
-        New default values for inherited parameters. The decorated
-        ``__init__`` applies them to the parameters it is not given.
-    """
-    def decorate(init):
-        own = inspect.signature(init).parameters
-        inherited = inspect.signature(base.__init__).parameters
-        unknown = set(defaults) - set(inherited)
-        if unknown:
-            raise TypeError(f"{base.__name__} has no parameters {sorted(unknown)}")
-        parameters = [own["self"]]
-        parameters += [p.replace(default=defaults.get(name, p.default))
-                       for name, p in inherited.items() if name != "self"]
-        parameters += [p for p in own.values() if p.kind == p.KEYWORD_ONLY]
-
-        @functools.wraps(init)
-        def wrapper(self, **params):
-            init(self, **{**defaults, **params})
-
-        wrapper.__signature__ = inspect.Signature(parameters)
-        return wrapper
-
-    return decorate
+# Parameters of the estimators that train a deterministic autoencoder.
+RECONSTRUCTION_PARAMETER_CONSTRAINTS = {
+    "code_activation": [StrOptions(set(ACTIVATIONS))],
+    "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+    "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+    "activity_l1": [Interval(Real, 0, None, closed="left")],
+    "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+}
 
 
 class _BaseAutoencoder(BaseEstimator):
     """Validation, scaling, seeding, device and the skorch fit of every estimator.
 
-    The network family -- the torch module, the skorch net that trains it
-    and the family's own steps of fitting and scoring -- is ``_backbone``
-    (see :mod:`skae._backbones`); the base consults it wherever the families
-    differ.
+    The public subclasses write out their ``__init__`` and say what they
+    return. What a deterministic and a variational autoencoder differ in is
+    the objective, ``_objective`` (see :mod:`skae._objectives`); what a
+    network family differs in is the network object of the ``network``
+    parameter (see :mod:`skae.networks`). ``fit`` is a transaction:
+    :meth:`_fit` resolves and checks the whole configuration, trains into
+    local variables and assigns every fitted attribute at the end in
+    :meth:`_set_fitted`, so a failed fit leaves the estimator as it was.
     """
 
-    _parameter_constraints: ClassVar[dict] = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "network": [StrOptions(set(NETWORKS))],
-        "input_shape": ["array-like", None],
-        "conv_channels": ["array-like"],
-        "kernel_size": [Interval(Integral, 1, None, closed="left")],
-        "reverse_decoding": ["boolean"],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "output_activation": [StrOptions(set(ACTIVATIONS) | {"auto"})],
-        "code_activation": [StrOptions(set(ACTIVATIONS))],
-        "tied_weights": ["boolean"],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "batch_norm": ["boolean"],
-        "loss": [StrOptions({"mse", "mae", "huber", "bce"})],
-        "noise_std": [Interval(Real, 0, None, closed="left")],
-        "mask_probability": [Interval(Real, 0, 1, closed="left")],
-        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
-        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
-        "activity_l1": [Interval(Real, 0, None, closed="left")],
-        "scaling": [StrOptions({"standard", "center", "minmax"}), None],
-        "optimizer": [StrOptions(set(_OPTIMIZERS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "device": [str, torch.device],
-        "callbacks": [list, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: ClassVar[dict] = SHARED_PARAMETER_CONSTRAINTS
 
-    _backbone = DENSE
+    _objective = RECONSTRUCTION
 
-    def __init__(
-        self,
-        *,
-        n_components=2,
-        network="dense",
-        input_shape=None,
-        conv_channels=(16, 32),
-        kernel_size=3,
-        reverse_decoding=False,
-        hidden_layer_sizes=(64,),
-        activation="elu",
-        output_activation="auto",
-        code_activation="identity",
-        tied_weights=False,
-        dropout=0.0,
-        batch_norm=False,
-        loss="mse",
-        noise_std=0.0,
-        mask_probability=0.0,
-        sparsity_target=0.1,
-        sparsity_weight=0.0,
-        activity_l1=0.0,
-        scaling="standard",
-        optimizer="adam",
-        learning_rate=1e-3,
-        weight_decay=0.0,
-        batch_size=128,
-        max_epochs=200,
-        pretrain_epochs=0,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        device="auto",
-        callbacks=None,
-        random_state=None,
-        verbose=0,
-    ):
-        self.n_components = n_components
-        self.network = network
-        self.input_shape = input_shape
-        self.conv_channels = conv_channels
-        self.kernel_size = kernel_size
-        self.reverse_decoding = reverse_decoding
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.output_activation = output_activation
-        self.code_activation = code_activation
-        self.tied_weights = tied_weights
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.loss = loss
-        self.noise_std = noise_std
-        self.mask_probability = mask_probability
-        self.sparsity_target = sparsity_target
-        self.sparsity_weight = sparsity_weight
-        self.activity_l1 = activity_l1
-        self.scaling = scaling
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.pretrain_epochs = pretrain_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.device = device
-        self.callbacks = callbacks
-        self.random_state = random_state
-        self.verbose = verbose
+    # Names of default networks the ``network`` parameter takes besides
+    # 'dense' (see skae.networks.resolve_network).
+    _network_shorthands: ClassVar[dict] = {}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+    def __sklearn_is_fitted__(self):
+        # Every fitted attribute is assigned at once with net_ (see _set_fitted).
+        return "net_" in vars(self)
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -279,41 +180,25 @@ class _BaseAutoencoder(BaseEstimator):
             raise ValueError(
                 f"X has {X.ndim} dimensions, but skae estimators take 2-D input: "
                 "flatten each image or window into one row with "
-                "X.reshape(len(X), -1) and give its shape as input_shape "
-                f"(network={self.network!r})."
+                "X.reshape(len(X), -1) and give its shape as the input_shape of "
+                "the network (ConvNetwork, LSTMNetwork)."
             )
         return validate_data(self, X, accept_sparse="csr", dtype=_INPUT_DTYPES,
                              reset=reset)
-
-    def _validated_layer_sizes(self):
-        return _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
-
-    def _validated_input_shape(self, n_features):
-        """``input_shape`` as a tuple, checked against ``network`` and ``n_features``."""
-        axes = _INPUT_AXES.get(self.network)
-        expected = f"input_shape=({', '.join(axes)})" if axes else ""
-        if self.input_shape is None:
-            if axes is None:
-                return None
-            raise ValueError(f"network={self.network!r} needs {expected}, the shape "
-                             "each row of X is read as.")
-        shape = _positive_ints(self.input_shape, "input_shape")
-        if axes is not None and len(shape) != len(axes):
-            raise ValueError(f"network={self.network!r} needs {expected}, "
-                             f"got input_shape={self.input_shape!r}.")
-        if math.prod(shape) != n_features:
-            raise ValueError(
-                f"input_shape={shape} describes rows of {math.prod(shape)} features, "
-                f"but X has {n_features} features."
-            )
-        return shape
 
     def _resolved_output_activation(self):
         if self.output_activation != "auto":
             return self.output_activation
         return "sigmoid" if self.loss == "bce" else "identity"
 
-    def _check_bce_range(self, X):
+    def _resolved_n_components(self, n_features):
+        """The code width for ``n_features`` inputs (a subclass may derive it)."""
+        if isinstance(self.n_components, bool):  # bool is an Integral
+            raise ValueError(f"n_components must be a positive integer, "
+                             f"got {self.n_components!r}.")
+        return self.n_components
+
+    def _check_bce_range(self, X, offset, scale):
         """``loss='bce'`` needs a sigmoid output and scaled training data in [0, 1]."""
         if self.loss != "bce":
             return
@@ -323,65 +208,11 @@ class _BaseAutoencoder(BaseEstimator):
                 f"output_activation='sigmoid' or 'auto', not {self.output_activation!r}."
             )
         low, high = min_max_axis(X, axis=0) if sp.issparse(X) else (X.min(0), X.max(0))
-        low = (low - self.input_offset_) / self.input_scale_
-        high = (high - self.input_offset_) / self.input_scale_
-        if low.min() < -1e-6 or high.max() > 1 + 1e-6:
+        if ((low - offset) / scale).min() < -1e-6 or ((high - offset) / scale).max() > 1 + 1e-6:
             raise ValueError(
                 "loss='bce' needs training data in [0, 1] after scaling; use "
                 f"scaling='minmax' (now scaling={self.scaling!r})."
             )
-
-    # -------------------------------------------------------------- fitting
-    def _resolved_n_components(self, n_features):
-        """The code width for ``n_features`` inputs (a subclass may derive it)."""
-        return self.n_components
-
-    def _module_params(self, n_features):
-        """Constructor arguments of the torch module of ``network``.
-
-        The backbone checks them against its network family and may adapt them.
-        """
-        input_shape = self._validated_input_shape(n_features)
-        common = {
-            "n_components": self._resolved_n_components(n_features),
-            "hidden_layer_sizes": self._validated_layer_sizes(),
-            "code_activation": self.code_activation,
-            "output_activation": self._resolved_output_activation(),
-        }
-        if self.network != "dense":
-            check_options_off(self, _DENSE_ONLY_OPTIONS, f"network={self.network!r}")
-        if self.network == "conv":
-            params = {**common, **self._conv_module_params(input_shape)}
-        elif self.network == "lstm":
-            params = {**common, **self._lstm_module_params(input_shape)}
-        else:
-            params = {**common, **self._dense_module_params(n_features)}
-        return self._backbone.module_params(self, params)
-
-    def _dense_module_params(self, n_features):
-        return {"n_features": n_features, "activation": self.activation,
-                "tied_weights": self.tied_weights,
-                "dropout": self.dropout, "batch_norm": self.batch_norm}
-
-    def _conv_module_params(self, input_shape):
-        channels = _positive_ints(self.conv_channels, "conv_channels")
-        if not channels:
-            raise ValueError("network='conv' needs at least one entry in conv_channels.")
-        if self.kernel_size % 2 == 0:
-            raise ValueError(
-                f"kernel_size must be odd, so that 'same' padding keeps the image "
-                f"size; got {self.kernel_size}."
-            )
-        return {"input_shape": input_shape, "conv_channels": channels,
-                "kernel_size": self.kernel_size, "activation": self.activation}
-
-    def _lstm_module_params(self, input_shape):
-        if not self._validated_layer_sizes():
-            raise ValueError(
-                "network='lstm' needs at least one entry in hidden_layer_sizes "
-                "(the hidden sizes of the stacked LSTMs)."
-            )
-        return {"input_shape": input_shape, "reverse_decoding": self.reverse_decoding}
 
     def _split(self, dataset, seed):
         """Training and validation datasets (``None`` without early stopping)."""
@@ -398,33 +229,19 @@ class _BaseAutoencoder(BaseEstimator):
         order = np.random.RandomState(seed).permutation(n_samples)
         return dataset.subset(np.sort(order[n_valid:])), dataset.subset(np.sort(order[:n_valid]))
 
-    def _callbacks(self):
+    def _callbacks(self, params):
         monitor = "valid_loss" if self.early_stopping else "train_loss"
         stopper = EarlyStopping(
             monitor=monitor, patience=self.n_iter_no_change, threshold=self.tol,
             threshold_mode="abs", load_best=self.early_stopping,
             sink=print if self.verbose else noop,
         )
-        user = copy.deepcopy(self.callbacks) if self.callbacks else []
-        return self._backbone.callbacks(
-            self, [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper), *user])
+        user = list(copy.deepcopy(self.callbacks)) if self.callbacks else []
+        return self._objective.callbacks(
+            [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper), *user],
+            params)
 
-    def _check_batch_norm(self, n_rows):
-        if self.batch_norm and n_rows < 2:
-            raise ValueError(
-                f"batch_norm=True cannot train on n_samples = {n_rows}: batch "
-                "normalisation needs at least 2 rows per batch."
-            )
-
-    def _check_code_penalties(self):
-        if self.sparsity_weight and self.code_activation != "sigmoid":
-            raise ValueError(
-                "sparsity_weight > 0 pulls the mean activation of each coding "
-                "unit towards sparsity_target, which needs codes in (0, 1): use "
-                f"code_activation='sigmoid', not {self.code_activation!r}."
-            )
-
-    def _training_params(self, n_rows, seed):
+    def _training_params(self, n_rows, seed, device, network):
         """skorch net arguments shared by the network and its pre-training nets."""
         params = {
             "criterion": ReconstructionLoss,
@@ -433,8 +250,8 @@ class _BaseAutoencoder(BaseEstimator):
             "optimizer__weight_decay": self.weight_decay,
             "batch_size": min(self.batch_size, n_rows),
             "iterator_train__seed": seed,
-            "iterator_train__merge_single": self.batch_norm,
-            "device": self.device_,
+            "iterator_train__merge_single": network.needs_two_rows,
+            "device": device,
             "verbose": self.verbose,
             "noise_std": self.noise_std,
             "mask_probability": self.mask_probability,
@@ -448,61 +265,129 @@ class _BaseAutoencoder(BaseEstimator):
                           optimizer__line_search_fn="strong_wolfe")
         return params
 
+    # -------------------------------------------------------------- fitting
     def _fit(self, X):
-        """Fit the network to validated ``X``; set every fitted attribute."""
-        self.device_ = resolve_device(self.device)
-        seed = draw_seed(self.random_state)
-        self.input_offset_, self.input_scale_ = _scaling_statistics(X, self.scaling)
-        self._check_bce_range(X)
-        self._check_code_penalties()
-        dataset = ArrayDataset(X, self.input_offset_, self.input_scale_, self.device_)
-        train, valid = self._split(dataset, seed)
-        self._check_batch_norm(len(train))
-        module_params = self._module_params(X.shape[1])
-        self.n_components_ = module_params["n_components"]
-        with torch_seeded(seed):
-            self.net_ = self._backbone.net_class(
-                module=self._backbone.module_class(self),
-                **{f"module__{key}": value for key, value in module_params.items()},
-                **self._training_params(len(train), seed),
-                criterion__loss=self.loss,
-                sparsity_target=self.sparsity_target,
-                sparsity_weight=self.sparsity_weight,
-                activity_l1=self.activity_l1,
-                max_epochs=self.max_epochs,
-                train_split=predefined_split(valid) if valid is not None else None,
-                callbacks=self._callbacks(),
-                **self._backbone.net_params(self),
+        """Validate ``X``, train, and assign every fitted attribute; return ``self``.
+
+        A transaction: if anything raises (a check, a diverged fit, a
+        ``KeyboardInterrupt``), the fitted attributes are restored to what
+        they were, so a failed first fit leaves the estimator unfitted and a
+        failed refit leaves the previous model whole.
+        """
+        previous = self._fitted_state()
+        try:
+            X = self._validate_input(X, reset=True)
+            fitted, budget_spent = self._train(X)
+            fitted.update(self._fitted_extras(X, fitted))
+        except BaseException:
+            self._set_fitted(previous)
+            raise
+        # validate_data set n_features_in_ and feature_names_in_ already.
+        self._set_fitted({**{name: value for name, value in vars(self).items()
+                             if name in ("n_features_in_", "feature_names_in_")},
+                          **fitted})
+        if budget_spent and self._stopping_rule_expected():
+            warnings.warn(
+                f"{type(self).__name__} stopped at max_steps={self.max_steps} "
+                "before the loss stopped improving; raise max_steps for a "
+                "better fit.",
+                ConvergenceWarning,
             )
-            self.net_.initialize()
-            if self.pretrain_epochs:
-                self._pretrain(train, seed)
-            self.net_.partial_fit(train)
-            self._release_training_state()
-            self._check_not_diverged(X, seed)
-        self._record_history()
-        self._backbone.fitted(self)
         return self
 
-    def _pretrain(self, dataset, seed):
-        """Greedy layer-wise pre-training of the initialised ``net_.module_``.
+    def _fitted_state(self):
+        """The fitted attributes (names ending in ``_``) and their values."""
+        return {name: value for name, value in vars(self).items()
+                if name.endswith("_") and not name.startswith("__")}
+
+    def _set_fitted(self, fitted):
+        """Replace every fitted attribute by those of ``fitted``, in one place.
+
+        Attributes that the new fit does not set (such as
+        ``validation_scores_`` without early stopping) are removed.
+        """
+        for name in self._fitted_state():
+            delattr(self, name)
+        for name, value in fitted.items():
+            setattr(self, name, value)
+
+    def _fitted_extras(self, X, fitted):
+        """Attributes that a subclass derives from the trained model ``fitted``."""
+        return {}
+
+    def _train(self, X):
+        """Resolve the configuration, check it, and train on validated ``X``.
+
+        Returns the fitted attributes as a dict, and whether training ended
+        by exhausting ``max_steps``. Nothing is assigned to ``self``.
+        """
+        # The whole configuration, checked before any training.
+        params = self.get_params(deep=False)
+        objective = self._objective
+        objective.check(params, type(self).__name__)
+        network = resolve_network(self.network, self._network_shorthands)
+        pretrain_epochs = params.get("pretrain_epochs", 0)
+        if pretrain_epochs and not network.supports_pretraining:
+            raise ValueError(
+                f"pretrain_epochs > 0 needs a layered network; {type(network).__name__} "
+                "has none, so set pretrain_epochs=0."
+            )
+        device = resolve_device(self.device)
+        seed = draw_seed(self.random_state)
+        n_features = X.shape[1]
+        n_components = self._resolved_n_components(n_features)
+        offset, scale = _scaling_statistics(X, self.scaling)
+        self._check_bce_range(X, offset, scale)
+        dataset = ArrayDataset(X, offset, scale, device)
+        train, valid = self._split(dataset, seed)
+        if network.needs_two_rows and len(train) < 2:
+            raise ValueError(
+                f"batch_norm=True cannot train on n_samples = {len(train)}: batch "
+                "normalisation needs at least 2 rows per batch."
+            )
+        training_params = self._training_params(len(train), seed, device, network)
+        batches_per_epoch = len(BatchIterator(train, training_params["batch_size"],
+                                              merge_single=network.needs_two_rows))
+
+        with torch_seeded(seed):
+            module = objective.build_module(network, n_features, n_components, params,
+                                            self._resolved_output_activation())
+            net = objective.net_class(
+                module=module,
+                **training_params,
+                criterion__loss=self.loss,
+                max_epochs=math.ceil(self.max_steps / batches_per_epoch),
+                iterator_train__max_batches=self.max_steps,
+                train_split=predefined_split(valid) if valid is not None else None,
+                callbacks=self._callbacks(params),
+                **objective.net_params(params),
+            )
+            net.initialize()
+            if pretrain_epochs:
+                self._pretrain(net.module_, train, seed, device, network)
+            net.partial_fit(train)
+            _release_training_state(net)
+            fitted = {"net_": net, "device_": device, "n_components_": n_components,
+                      "input_offset_": offset, "input_scale_": scale,
+                      "_objective_": objective, "_fit_dtype_": X.dtype}
+            self._check_not_diverged(X, seed, fitted)
+        history, budget_spent = self._history_attributes(net)
+        return {**fitted, **history,
+                **objective.fitted_attributes(net, seed, n_components)}, budget_spent
+
+    def _pretrain(self, module, dataset, seed, device, network):
+        """Greedy layer-wise pre-training of the initialised ``module``.
 
         Each encoder layer and its mirror decoder layer are trained as a
         shallow autoencoder of the previous layer's codes, in place: the
         pairs share their parameters with the deep module, which
-        :meth:`_fit` then fine-tunes as a whole.
+        :meth:`_train` then fine-tunes as a whole.
         """
-        module = self.net_.module_
-        if not hasattr(module, "layer_pairs"):
-            raise ValueError(
-                f"pretrain_epochs > 0 needs a layered network; {type(self).__name__} "
-                f"with {type(module).__name__} has none, so set pretrain_epochs=0."
-            )
         pairs = module.layer_pairs()
         for depth, (encoder, decoder) in enumerate(pairs):
             AutoencoderNet(
                 module=SequentialAutoencoder(encoder, decoder),
-                **self._training_params(len(dataset), seed + depth),
+                **self._training_params(len(dataset), seed + depth, device, network),
                 # The inner pairs rebuild hidden activations, not the data.
                 criterion__loss=self.loss if depth == 0 else "mse",
                 max_epochs=self.pretrain_epochs,
@@ -510,19 +395,10 @@ class _BaseAutoencoder(BaseEstimator):
                 callbacks=[("divergence_guard", DivergenceGuard())],
             ).fit(dataset)
             if depth < len(pairs) - 1:
-                dataset = self._encoded_dataset(encoder, dataset)
+                dataset = _encoded_dataset(encoder, dataset, device)
         module.train()  # encoding left some blocks in eval mode
 
-    def _encoded_dataset(self, encoder, dataset):
-        """The outputs of ``encoder`` on every row of ``dataset``, as a dataset."""
-        encoder.eval()
-        with torch.no_grad():
-            codes = torch.cat([encoder(Xb).cpu() for Xb, _ in
-                               BatchIterator(dataset, _INFERENCE_BATCH_SIZE)]).numpy()
-        n_columns = codes.shape[1]
-        return ArrayDataset(codes, np.zeros(n_columns), np.ones(n_columns), self.device_)
-
-    def _check_not_diverged(self, X, seed):
+    def _check_not_diverged(self, X, seed, fitted):
         """Raise when the fitted network reconstructs far worse than the mean row.
 
         The divergence guard stops training on a loss that is not finite, but a
@@ -537,92 +413,63 @@ class _BaseAutoencoder(BaseEstimator):
             rows = np.random.RandomState(seed).choice(X.shape[0], _DIVERGENCE_CHECK_ROWS,
                                                       replace=False)
             X = X[np.sort(rows)]
-        mean_row = (np.asarray(X.mean(axis=0)).ravel() - self.input_offset_) / self.input_scale_
-        criterion = self.net_.criterion_
+        offset, scale = fitted["input_offset_"], fitted["input_scale_"]
+        mean_row = (np.asarray(X.mean(axis=0)).ravel() - offset) / scale
+        criterion = fitted["net_"].criterion_
 
         def mean_row_errors(module, Xb):
             return criterion.elementwise(
                 torch.as_tensor(mean_row, dtype=Xb.dtype, device=Xb.device).expand_as(Xb),
                 Xb).mean(dim=1)
 
-        error = float(self._reconstruction_errors(X).mean())
-        baseline = float(self._map_batches(X, mean_row_errors).mean())
+        error = float(self._reconstruction_errors(X, fitted=fitted).mean())
+        baseline = float(self._map_batches(X, mean_row_errors, fitted=fitted).mean())
         if not error <= max(_DIVERGENCE_FACTOR * baseline, 1.0):
             raise TrainingDivergedError(
-                f"Training diverged: after {len(self.net_.history)} epochs the "
+                f"Training diverged: after {len(fitted['net_'].history)} epochs the "
                 f"network's {self.loss} on the training data is {error:.3g}, "
                 f"{error / max(baseline, 1e-300):.3g} times that of reconstructing "
-                f"every row by the mean row ({baseline:.3g}). Lower learning_rate "
-                f"(now {self.learning_rate}), keep the input scaling on, or use a "
-                "smaller network."
+                f"every row by the mean row ({baseline:.3g}). "
+                + divergence_advice(self.learning_rate)
             )
 
-    def _release_training_state(self):
-        """Drop what the fitted net holds only for training.
-
-        The validation split (a copy of training rows, on the training device)
-        and early stopping's copy of the best weights (already loaded into the
-        module) would otherwise be pickled with the estimator: the training
-        data would leak into every pickle, and, being CUDA tensors outside the
-        net's ``module_``, they could not be unpickled on a machine without
-        CUDA.
-        """
-        self.net_.train_split = None
-        for _, callback in self.net_.callbacks_:
-            if isinstance(callback, EarlyStopping):
-                callback.best_model_weights_ = None
-
-    def _record_history(self):
-        history = self.net_.history
-        self.n_iter_ = len(history)
-        self.loss_curve_ = list(history[:, "train_loss"])
+    def _history_attributes(self, net):
+        """Fitted attributes read from the training history, and whether
+        training ended by exhausting ``max_steps``."""
+        history = net.history
+        fitted = {
+            "n_iter_": len(history),
+            "n_steps_": int(sum(history[:, "train_batch_count"])),
+            "loss_curve_": list(history[:, "train_loss"]),
+        }
         if self.early_stopping:
-            self.validation_scores_ = [-loss for loss in history[:, "valid_loss"]]
-            self.best_validation_score_ = max(self.validation_scores_)
-        if self.n_iter_ == self.max_epochs and self._stopping_rule_expected():
-            warnings.warn(
-                f"{type(self).__name__} stopped at max_epochs={self.max_epochs} "
-                "before the loss stopped improving; raise max_epochs for a "
-                "better fit.",
-                ConvergenceWarning,
-            )
+            fitted["validation_scores_"] = [-loss for loss in history[:, "valid_loss"]]
+            fitted["best_validation_score_"] = max(fitted["validation_scores_"])
+        return fitted, fitted["n_steps_"] >= self.max_steps
 
     def _stopping_rule_expected(self):
-        """Whether a stopping rule, not ``max_epochs``, is meant to end training.
+        """Whether a stopping rule, not ``max_steps``, is meant to end training.
 
-        When it is, reaching ``max_epochs`` means training stopped short and
-        ``fit`` warns; an estimator whose ``max_epochs`` is a deliberate
+        When it is, exhausting ``max_steps`` means training stopped short and
+        ``fit`` warns; an estimator whose ``max_steps`` is a deliberate
         training budget says otherwise.
         """
         return True
 
     # ------------------------------------------------------------ inference
-    def _inference_module(self):
-        """The fitted module in eval mode, with the dtype its inputs should have.
-
-        On the CPU inference runs on a float64 copy, so a row's output does
-        not depend on which rows share its batch (float32 matrix products
-        vary with the batch shape in the 7th digit); on CUDA it runs as
-        trained, in float32. The copy is made once per fitted module and
-        kept beside it, not in the estimator, so pickles stay small.
-        """
-        module = self.net_.module_.eval()
-        if torch.device(self.net_.device).type == "cpu":
-            if module not in _FLOAT64_COPIES:
-                _FLOAT64_COPIES[module] = copy.deepcopy(module).double()
-            module = _FLOAT64_COPIES[module]
-        return module, next(module.parameters()).dtype
-
-    def _map_batches(self, X, fn, scaled=True):
+    def _map_batches(self, X, fn, scaled=True, fitted=None):
         """``fn(module, batch)`` over batches of ``X``, joined in one NumPy array.
 
         Batches are scaled like the training data unless ``scaled=False``.
+        ``fitted`` is the fitted state to use (by default the estimator's).
         """
-        module, dtype = self._inference_module()
+        fitted = vars(self) if fitted is None else fitted
+        net = fitted["net_"]
+        module, dtype = _inference_module(net)
         n_columns = X.shape[1]
-        offset, scale = ((self.input_offset_, self.input_scale_) if scaled
+        offset, scale = ((fitted["input_offset_"], fitted["input_scale_"]) if scaled
                          else (np.zeros(n_columns), np.ones(n_columns)))
-        dataset = ArrayDataset(X, offset, scale, self.net_.device, dtype)
+        dataset = ArrayDataset(X, offset, scale, net.device, dtype)
         with torch.inference_mode():
             outputs = [fn(module, Xb).cpu()
                        for Xb, _ in BatchIterator(dataset, _INFERENCE_BATCH_SIZE)]
@@ -632,8 +479,11 @@ class _BaseAutoencoder(BaseEstimator):
         """Codes of validated ``X``, in the dtype of ``X``."""
         return self._map_batches(X, lambda module, Xb: module.encode(Xb)).astype(X.dtype)
 
-    def _decode(self, Z):
-        """Check codes ``Z`` and decode them to the original units."""
+    def _decode(self, Z, dtype=None):
+        """Check codes ``Z`` and decode them to the original units.
+
+        The result has the dtype of ``Z``, or ``dtype`` when given.
+        """
         check_is_fitted(self)
         Z = check_array(Z, dtype=_INPUT_DTYPES)
         if Z.shape[1] != self.n_components_:
@@ -642,17 +492,50 @@ class _BaseAutoencoder(BaseEstimator):
                 f"expecting {self.n_components_} features (n_components_) as input."
             )
         decoded = self._map_batches(Z, lambda module, Zb: module.decode(Zb), scaled=False)
-        return (decoded * self.input_scale_ + self.input_offset_).astype(Z.dtype)
+        return (decoded * self.input_scale_ + self.input_offset_).astype(dtype or Z.dtype)
 
-    def _reconstruction_errors(self, X, per_feature=False):
+    def _reconstruction_errors(self, X, per_feature=False, fitted=None):
         """Reconstruction error of validated ``X`` in the scaled space, float64.
 
         Per sample (the mean over features), or per entry with ``per_feature``.
         """
-        criterion = self.net_.criterion_
+        criterion = (vars(self) if fitted is None else fitted)["net_"].criterion_
 
         def errors(module, Xb):
             entry_errors = criterion.elementwise(module(Xb)[0], Xb)
             return entry_errors if per_feature else entry_errors.mean(dim=1)
 
-        return self._map_batches(X, errors).astype(np.float64)
+        return self._map_batches(X, errors, fitted=fitted).astype(np.float64)
+
+    def _score_samples(self, X, fitted=None):
+        """Float64 score of every row of validated ``X``; higher is more typical.
+
+        The one scoring path of every estimator: the fitted objective's
+        per-batch scores (negative error, or ELBO) plus its constant shift.
+        """
+        fitted = vars(self) if fitted is None else fitted
+        objective = fitted["_objective_"]
+        criterion = fitted["net_"].criterion_
+        draws = fitted.get("_elbo_draws_")
+        scores = self._map_batches(
+            X, lambda module, Xb: objective.batch_scores(module, criterion, Xb, draws),
+            fitted=fitted)
+        return (scores.astype(np.float64)
+                + objective.score_shift(criterion.loss, fitted["input_scale_"]))
+
+
+def _inference_module(net):
+    """The fitted module of ``net`` in eval mode, with the dtype its inputs should have.
+
+    On the CPU inference runs on a float64 copy, so a row's output does not
+    depend on which rows share its batch (float32 matrix products vary with
+    the batch shape in the 7th digit); on CUDA it runs as trained, in
+    float32. The copy is made once per fitted module and kept beside it, not
+    in the estimator, so pickles stay small.
+    """
+    module = net.module_.eval()
+    if torch.device(net.device).type == "cpu":
+        if module not in _FLOAT64_COPIES:
+            _FLOAT64_COPIES[module] = copy.deepcopy(module).double()
+        module = _FLOAT64_COPIES[module]
+    return module, next(module.parameters()).dtype

@@ -85,13 +85,19 @@ class BatchIterator:
     merge_single : bool, default=False
         Join a last batch of a single row to the batch before it (batch
         normalisation cannot train on one row).
+    max_batches : int, default=None
+        Most batches yielded over all passes together: the pass that reaches
+        it is cut short (a training budget in optimiser steps).
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, seed=0, merge_single=False):
+    def __init__(self, dataset, batch_size, shuffle=False, seed=0, merge_single=False,
+                 max_batches=None):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.merge_single = merge_single
+        self.max_batches = max_batches
+        self.n_yielded = 0
         self.generator = torch.Generator().manual_seed(int(seed))
 
     def _starts(self):
@@ -115,6 +121,9 @@ class BatchIterator:
                 order = order.to(self.dataset.device)
         starts = self._starts()
         for start, stop in zip(starts, [*starts[1:], n_samples]):
+            if self.max_batches is not None and self.n_yielded >= self.max_batches:
+                return
+            self.n_yielded += 1
             rows = slice(start, stop) if order is None else order[start:stop]
             Xb = self.dataset.batch(rows)
             yield Xb, Xb

@@ -94,6 +94,12 @@ class TrainingDivergedError(FloatingPointError):
     """Raised when the training loss of an autoencoder stops being finite."""
 
 
+def divergence_advice(learning_rate):
+    """What to change after training diverged (ends every divergence message)."""
+    return (f"Lower learning_rate (now {learning_rate}), keep the input scaling on, "
+            "or use a smaller network.")
+
+
 class DivergenceGuard(Callback):
     """Stop training with a clear error as soon as the epoch loss is not finite."""
 
@@ -103,8 +109,7 @@ class DivergenceGuard(Callback):
             epoch = len(net.history)
             raise TrainingDivergedError(
                 f"Training diverged at epoch {epoch}: the training loss is "
-                f"{loss}. Lower learning_rate (now {net.lr}), keep the input "
-                "scaling on, or use a smaller network."
+                f"{loss}. " + divergence_advice(net.lr)
             )
 
 

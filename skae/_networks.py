@@ -40,12 +40,16 @@ _HE_INIT = {"relu", "leaky_relu", "elu", "selu", "gelu"}
 
 
 def init_linear(layer, activation):
-    """Initialise a linear layer for the activation that follows it."""
+    """Initialise a linear or convolution layer for the activation after it.
+
+    Returns the layer, so that it can be initialised where it is built.
+    """
     if activation in _HE_INIT:
         nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
     else:
         nn.init.xavier_uniform_(layer.weight)
     nn.init.zeros_(layer.bias)
+    return layer
 
 
 class TiedLinear(nn.Module):
@@ -113,7 +117,25 @@ def dense_blocks(stack):
     return [stack[a:b] for a, b in zip(starts, [*starts[1:], len(stack)])]
 
 
-class SequentialAutoencoder(nn.Module):
+class Autoencoder(nn.Module):
+    """The interface of every deterministic autoencoder module.
+
+    Subclasses define ``encode`` and ``decode``; ``forward`` returns the
+    reconstruction and the code.
+    """
+
+    def encode(self, x):
+        raise NotImplementedError
+
+    def decode(self, z):
+        raise NotImplementedError
+
+    def forward(self, x):
+        code = self.encode(x)
+        return self.decode(code), code
+
+
+class SequentialAutoencoder(Autoencoder):
     """An autoencoder made of an encoder and a decoder module.
 
     Parameters
@@ -132,10 +154,6 @@ class SequentialAutoencoder(nn.Module):
 
     def decode(self, z):
         return self.decoder(z)
-
-    def forward(self, x):
-        code = self.encode(x)
-        return self.decode(code), code
 
 
 class DenseAutoencoder(SequentialAutoencoder):
@@ -217,11 +235,15 @@ class VariationalAutoencoder(nn.Module):
         that feeds the mean and log-variance heads).
     batch_norm : bool
         Batch normalisation before the same hidden activations.
+    tied_weights : bool
+        The decoder's first layer applies the transposed weight of the mean
+        head and each further layer that of its mirror trunk layer, each with
+        a bias of its own.
     """
 
     def __init__(self, n_features, n_components, hidden_layer_sizes=(),
                  activation="relu", output_activation="identity", dropout=0.0,
-                 batch_norm=False):
+                 batch_norm=False, tied_weights=False):
         super().__init__()
         sizes = [n_features, *hidden_layer_sizes]
         hidden = {"dropout": dropout, "batch_norm": batch_norm}
@@ -230,8 +252,9 @@ class VariationalAutoencoder(nn.Module):
         self.log_var = nn.Linear(sizes[-1], n_components)
         for head in (self.mean, self.log_var):
             init_linear(head, "identity")
+        mirror = [*self.encoder, self.mean] if tied_weights else None
         self.decoder = dense_stack([n_components, *sizes[:0:-1], n_features],
-                                   activation, output_activation, **hidden)
+                                   activation, output_activation, **hidden, mirror=mirror)
 
     def posterior(self, x):
         """Mean and (soft-clamped) log-variance of the code of each row."""
@@ -253,7 +276,7 @@ class VariationalAutoencoder(nn.Module):
         return self.decode(code), mean, log_var
 
 
-class ConvAutoencoder(nn.Module):
+class ConvAutoencoder(Autoencoder):
     """A convolutional autoencoder for images given as flat rows.
 
     The encoder is a chain of ``Conv2d`` ('same' padding) + activation +
@@ -296,7 +319,8 @@ class ConvAutoencoder(nn.Module):
         self.map_sizes = [(height, width)]
         blocks = []
         for n_in, n_out in itertools.pairwise([n_channels, *conv_channels]):
-            blocks += [_init(nn.Conv2d(n_in, n_out, kernel_size, padding=padding), activation),
+            conv = nn.Conv2d(n_in, n_out, kernel_size, padding=padding)
+            blocks += [init_linear(conv, activation),
                        ACTIVATIONS[activation](), nn.MaxPool2d(2, ceil_mode=True)]
             self.map_sizes.append(tuple(-(-side // 2) for side in self.map_sizes[-1]))
         self.conv_encoder = nn.Sequential(*blocks)
@@ -306,13 +330,13 @@ class ConvAutoencoder(nn.Module):
         self.dense_decoder = dense_stack(sizes[::-1], activation, activation)
         up_channels = [*conv_channels[::-1], conv_channels[0]]
         self.upsample = nn.ModuleList(
-            _init(nn.ConvTranspose2d(n_in, n_out, kernel_size, stride=2, padding=padding),
+            init_linear(nn.ConvTranspose2d(n_in, n_out, kernel_size, stride=2, padding=padding),
                   activation)
             for n_in, n_out in itertools.pairwise(up_channels)
         )
         self.hidden_activation = ACTIVATIONS[activation]()
         self.output_layer = nn.Sequential(
-            _init(nn.Conv2d(conv_channels[0], n_channels, kernel_size, padding=padding),
+            init_linear(nn.Conv2d(conv_channels[0], n_channels, kernel_size, padding=padding),
                   output_activation),
             ACTIVATIONS[output_activation](),
         )
@@ -327,12 +351,8 @@ class ConvAutoencoder(nn.Module):
             maps = self.hidden_activation(layer(maps, output_size=size))
         return self.output_layer(maps).flatten(start_dim=1)
 
-    def forward(self, x):
-        code = self.encode(x)
-        return self.decode(code), code
 
-
-class LSTMAutoencoder(nn.Module):
+class LSTMAutoencoder(Autoencoder):
     """A sequence-to-sequence LSTM autoencoder for windows given as flat rows.
 
     The encoder runs stacked LSTMs over the window and maps the last hidden
@@ -369,11 +389,13 @@ class LSTMAutoencoder(nn.Module):
         n_features = self.input_shape[1]
         sizes = list(hidden_layer_sizes)
         self.encoder_lstms = _lstm_stack([n_features, *sizes])
-        self.to_code = nn.Sequential(_init(nn.Linear(sizes[-1], n_components), code_activation),
-                                     ACTIVATIONS[code_activation]())
+        self.to_code = nn.Sequential(
+            init_linear(nn.Linear(sizes[-1], n_components), code_activation),
+            ACTIVATIONS[code_activation]())
         self.decoder_lstms = _lstm_stack([n_components, *sizes[::-1]])
-        self.to_output = nn.Sequential(_init(nn.Linear(sizes[0], n_features), output_activation),
-                                       ACTIVATIONS[output_activation]())
+        self.to_output = nn.Sequential(
+            init_linear(nn.Linear(sizes[0], n_features), output_activation),
+            ACTIVATIONS[output_activation]())
 
     def encode(self, x):
         states = x.reshape(-1, *self.input_shape)
@@ -391,19 +413,8 @@ class LSTMAutoencoder(nn.Module):
             steps = steps.flip(1)
         return steps.flatten(start_dim=1)
 
-    def forward(self, x):
-        code = self.encode(x)
-        return self.decode(code), code
-
-
-def _init(layer, activation):
-    init_linear(layer, activation)
-    return layer
-
 
 def _lstm_stack(sizes):
     return nn.ModuleList(nn.LSTM(n_in, n_out, batch_first=True)
                          for n_in, n_out in itertools.pairwise(sizes))
 
-
-NETWORKS = {"dense": DenseAutoencoder, "conv": ConvAutoencoder, "lstm": LSTMAutoencoder}

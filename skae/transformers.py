@@ -6,24 +6,30 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_scalar
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._backbones import VARIATIONAL, VARIATIONAL_PARAMETER_CONSTRAINTS
-from ._base import _BaseAutoencoder, extends_parameters
+from ._base import (
+    RECONSTRUCTION_PARAMETER_CONSTRAINTS,
+    SHARED_PARAMETER_CONSTRAINTS,
+    _BaseAutoencoder,
+)
 from ._device import draw_seed
 from ._docstrings import fill_doc
+from ._objectives import ELBO_OBJECTIVE, VARIATIONAL_PARAMETER_CONSTRAINTS
+from .networks import DenseNetwork
 
 
-@fill_doc
+@fill_doc()
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                              _BaseAutoencoder):
     """Non-linear dimensionality reduction with an autoencoder.
 
-    The network is fully connected by default; ``network='conv'`` makes it
-    convolutional, for images, and ``network='lstm'`` a sequence-to-sequence
-    LSTM, for windows of a time series (see
-    :class:`~skae.preprocessing.SlidingWindows`). Rows are always flat:
-    ``input_shape`` says how to read them as images or windows.
+    The network is fully connected by default; ``network=ConvNetwork(...)``
+    makes it convolutional, for images, and ``network=LSTMNetwork(...)`` a
+    sequence-to-sequence LSTM, for windows of a time series (see
+    :class:`~skae.preprocessing.SlidingWindows`). Rows are always flat: the
+    network's ``input_shape`` says how to read them as images or windows.
 
     A drop-in for :class:`~sklearn.decomposition.PCA`: ``transform`` returns
     the code, ``inverse_transform`` the reconstruction in the original units,
@@ -34,7 +40,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     Parameters
     ----------
-    {autoencoder_parameters}
+    {parameters}
 
     Attributes
     ----------
@@ -51,13 +57,73 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     >>> from sklearn.datasets import load_digits
     >>> from skae import AutoencoderTransformer
     >>> X, _ = load_digits(return_X_y=True)
-    >>> ae = AutoencoderTransformer(n_components=8, max_epochs=5, random_state=0)
+    >>> ae = AutoencoderTransformer(n_components=8, max_steps=75, random_state=0)
     >>> codes = ae.fit_transform(X)
     >>> codes.shape
     (1797, 8)
     >>> ae.inverse_transform(codes).shape
     (1797, 64)
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **SHARED_PARAMETER_CONSTRAINTS,
+        **RECONSTRUCTION_PARAMETER_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        *,
+        n_components=2,
+        network="dense",
+        output_activation="auto",
+        code_activation="identity",
+        loss="mse",
+        noise_std=0.0,
+        mask_probability=0.0,
+        sparsity_target=0.1,
+        sparsity_weight=0.0,
+        activity_l1=0.0,
+        scaling="standard",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_steps=4000,
+        pretrain_epochs=0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.network = network
+        self.output_activation = output_activation
+        self.code_activation = code_activation
+        self.loss = loss
+        self.noise_std = noise_std
+        self.mask_probability = mask_probability
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.activity_l1 = activity_l1
+        self.scaling = scaling
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_steps = max_steps
+        self.pretrain_epochs = pretrain_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -75,7 +141,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self : object
             The fitted estimator.
         """
-        return self._fit(self._validate_input(X, reset=True))
+        return self._fit(X)
 
     def transform(self, X):
         """Encode ``X``.
@@ -123,7 +189,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         scores : ndarray of shape (n_samples,)
             Float64 scores.
         """
-        return self._backbone.score_samples(self, self._validate_input(X, reset=False))
+        return self._score_samples(self._validate_input(X, reset=False))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples`, the default for model selection.
@@ -152,7 +218,19 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return tags
 
 
-@fill_doc
+_VAE_NETWORK = {
+    "network": (
+        "'dense' or DenseNetwork",
+        """\
+        The fully connected network of the encoder trunk and the decoder; the
+        trunk ends in the posterior mean and log-variance heads. ``'dense'``
+        is shorthand for ``DenseNetwork()``. Only dense networks are
+        supported.""",
+    ),
+}
+
+
+@fill_doc(_VAE_NETWORK)
 class VAETransformer(AutoencoderTransformer):
     """Variational autoencoder: probabilistic codes, new samples and an ELBO score.
 
@@ -176,9 +254,7 @@ class VAETransformer(AutoencoderTransformer):
 
     Parameters
     ----------
-    {autoencoder_parameters}
-
-    {vae_parameters}
+    {parameters}
 
     Attributes
     ----------
@@ -199,7 +275,7 @@ class VAETransformer(AutoencoderTransformer):
     >>> from sklearn.datasets import load_digits
     >>> from skae import VAETransformer
     >>> X, _ = load_digits(return_X_y=True)
-    >>> vae = VAETransformer(n_components=4, max_epochs=5, random_state=0)
+    >>> vae = VAETransformer(n_components=4, max_steps=75, random_state=0)
     >>> vae.fit_transform(X).shape
     (1797, 4)
     >>> vae.sample(3, random_state=0).shape
@@ -209,17 +285,63 @@ class VAETransformer(AutoencoderTransformer):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        **AutoencoderTransformer._parameter_constraints,
+        **SHARED_PARAMETER_CONSTRAINTS,
+        "network": [StrOptions({"dense"}), DenseNetwork],
+        # The stochastic objective breaks the L-BFGS line search.
+        "optimizer": [StrOptions({"adam", "sgd"})],
         **VARIATIONAL_PARAMETER_CONSTRAINTS,
     }
 
-    _backbone = VARIATIONAL
+    _objective = ELBO_OBJECTIVE
 
-    @extends_parameters(AutoencoderTransformer)
-    def __init__(self, *, beta=1.0, kl_warmup_epochs=0, **base_params):
-        super().__init__(**base_params)
+    def __init__(
+        self,
+        *,
+        n_components=2,
+        network="dense",
+        output_activation="auto",
+        loss="mse",
+        noise_std=0.0,
+        mask_probability=0.0,
+        beta=1.0,
+        kl_warmup_epochs=0,
+        scaling="standard",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_steps=4000,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.network = network
+        self.output_activation = output_activation
+        self.loss = loss
+        self.noise_std = noise_std
+        self.mask_probability = mask_probability
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
+        self.scaling = scaling
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_steps = max_steps
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
 
     def score_samples(self, X):
         """Evidence lower bound (ELBO) of every sample; higher is more typical.
@@ -263,9 +385,10 @@ class VAETransformer(AutoencoderTransformer):
         -------
         X_new : ndarray of shape (n_samples, n_features_in_)
             Decoder means of the draws, in the original units (no observation
-            noise is added).
+            noise is added), in the dtype of the training data.
         """
         check_is_fitted(self)
         check_scalar(n_samples, "n_samples", Integral, min_val=1)
         rng = np.random.RandomState(draw_seed(random_state))
-        return self._decode(rng.standard_normal((n_samples, self.n_components_)))
+        return self._decode(rng.standard_normal((n_samples, self.n_components_)),
+                            dtype=self._fit_dtype_)

@@ -1,30 +1,42 @@
 """scikit-learn's estimator checks on every public estimator."""
 
-import warnings
-
-from sklearn.exceptions import ConvergenceWarning
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
+from conftest import CPU, dense
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    ConvNetwork,
+    LSTMNetwork,
+    VAETransformer,
+)
 from skae.preprocessing import SlidingWindows
 
-FAST = {"hidden_layer_sizes": (8,), "max_epochs": 5, "batch_size": 32, "device": "cpu",
-        "random_state": 0}
+FAST = {**CPU, "network": dense(8), "max_steps": 5, "batch_size": 32}
 
 # The variants of the source documents, switched on (fast settings).
 VARIANTS = [
-    {"tied_weights": True, "dropout": 0.1, "batch_norm": True, "pretrain_epochs": 2},
+    {"network": dense(8, tied_weights=True, dropout=0.1, batch_norm=True),
+     "pretrain_epochs": 2},
     {"noise_std": 0.1, "mask_probability": 0.1, "code_activation": "sigmoid",
      "sparsity_weight": 0.05, "activity_l1": 1e-3, "optimizer": "sgd"},
-    {"hidden_layer_sizes": (), "activation": "identity", "scaling": "center",
+    {"network": dense(activation="identity"), "scaling": "center",
      "optimizer": "lbfgs", "weight_decay": 1e-4},
+    # Rows read as 1 x n_features images and as n_features-step windows (the
+    # checks vary the number of features).
+    {"network": ConvNetwork(input_shape=(1, 1, -1), channels=(2,), hidden_layer_sizes=(4,))},
+    {"network": LSTMNetwork(input_shape=(-1, 1), hidden_sizes=(4,), reverse_decoding=True)},
 ]
 
 ESTIMATORS = [
     AutoencoderTransformer(**FAST),
     VAETransformer(**FAST),
+    VAETransformer(**{**FAST, "network": dense(8, tied_weights=True), "kl_warmup_epochs": 2}),
     AutoencoderOutlierDetector(**FAST),
     AutoencoderOutlierDetector(**FAST, backbone="vae"),
+    AutoencoderOutlierDetector(**{**FAST, "network": LSTMNetwork(input_shape=(-1, 1),
+                                                                 hidden_sizes=(4,))}),
 ] + [
     AutoencoderTransformer(**{**FAST, **variant}) for variant in VARIANTS
 ] + [
@@ -57,8 +69,7 @@ def _expected_failed_checks(estimator):
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
 
 
+@pytest.mark.usefixtures("no_convergence_warnings")
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
+    check(estimator)

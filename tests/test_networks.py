@@ -1,7 +1,6 @@
-"""Convolutional and LSTM networks of the shared base, and SlidingWindows."""
+"""Network objects (dense, convolutional, LSTM) and SlidingWindows."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -9,29 +8,39 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skae import AutoencoderTransformer, VAETransformer
+from conftest import CPU
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    ConvNetwork,
+    DenseNetwork,
+    LSTMNetwork,
+    VAETransformer,
+)
 from skae._networks import LSTMAutoencoder
 from skae.preprocessing import SlidingWindows
 
-FAST = {"n_components": 3, "batch_size": 32, "max_epochs": 3, "device": "cpu", "random_state": 0}
-CONV = dict(FAST, network="conv", conv_channels=(4, 8), hidden_layer_sizes=(16,))
-LSTM = dict(FAST, network="lstm", hidden_layer_sizes=(8,))
+FAST = {**CPU, "n_components": 3, "batch_size": 32, "max_steps": 6}
+CONV = (ConvNetwork, {"channels": (4, 8), "hidden_layer_sizes": (16,)})
+LSTM = (LSTMNetwork, {"hidden_sizes": (8,)})
+_ESTIMATOR_PARAMETERS = set(AutoencoderTransformer().get_params(deep=False))
+
+pytestmark = pytest.mark.usefixtures("no_convergence_warnings")
 
 
-def make(base, **params):
-    """An AutoencoderTransformer with the settings ``base`` updated by ``params``."""
-    return AutoencoderTransformer(**{**base, **params})
-
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+def make(base, input_shape, **params):
+    """An AutoencoderTransformer with the network ``base`` (a class and its
+    options) and the settings of ``FAST``, both updated by ``params``."""
+    kind, options = base
+    network = kind(input_shape, **{**options, **{k: v for k, v in params.items()
+                                                 if k not in _ESTIMATOR_PARAMETERS}})
+    return AutoencoderTransformer(**{**FAST, **{k: v for k, v in params.items()
+                                                if k in _ESTIMATOR_PARAMETERS}},
+                                  network=network)
 
 
 @pytest.fixture
@@ -57,7 +66,7 @@ def sine_windows(rng, n=64, time_steps=10, n_features=2):
 @pytest.mark.parametrize("input_shape", [(1, 8, 8), (2, 7, 5), (1, 28, 28), (3, 1, 1)])
 def test_conv_shapes_any_image_size(rng, input_shape):
     X = rng.rand(20, int(np.prod(input_shape)))
-    ae = make(CONV, max_epochs=1, input_shape=input_shape).fit(X)
+    ae = make(CONV, input_shape, max_steps=1).fit(X)
     codes = ae.transform(X)
     assert codes.shape == (20, 3)
     assert ae.inverse_transform(codes).shape == X.shape
@@ -68,7 +77,7 @@ def test_conv_shapes_any_image_size(rng, input_shape):
 @pytest.mark.parametrize("sizes", [(6,), (6, 4)])
 def test_lstm_shapes(rng, input_shape, sizes):
     X = rng.rand(20, int(np.prod(input_shape)))
-    ae = make(LSTM, max_epochs=1, input_shape=input_shape, hidden_layer_sizes=sizes).fit(X)
+    ae = make(LSTM, input_shape, max_steps=1, hidden_sizes=sizes).fit(X)
     codes = ae.transform(X)
     assert codes.shape == (20, 3)
     assert ae.inverse_transform(codes).shape == X.shape
@@ -78,41 +87,40 @@ def test_lstm_shapes(rng, input_shape, sizes):
 
 # ----------------------------------------------------------------- quality
 def test_conv_reconstruction_improves_with_training():
-    X = digit_images(128)
-    short = make(CONV, max_epochs=1, input_shape=(1, 8, 8)).fit(X)
-    longer = make(CONV, max_epochs=15, input_shape=(1, 8, 8)).fit(X)
+    X = digit_images(128)  # 4 steps per epoch
+    short = make(CONV, (1, 8, 8), max_steps=4).fit(X)
+    longer = make(CONV, (1, 8, 8), max_steps=60).fit(X)
     assert longer.score(X) > short.score(X) + 0.1
     assert longer.loss_curve_[-1] < 0.7 * longer.loss_curve_[0]
 
 
 def test_lstm_reconstruction_improves_with_training(rng):
-    X = sine_windows(rng)
-    short = make(LSTM, max_epochs=1, input_shape=(10, 2)).fit(X)
-    longer = make(LSTM, max_epochs=20, learning_rate=2e-2, input_shape=(10, 2)).fit(X)
+    X = sine_windows(rng)  # 2 steps per epoch
+    short = make(LSTM, (10, 2), max_steps=2).fit(X)
+    longer = make(LSTM, (10, 2), max_steps=40, learning_rate=2e-2).fit(X)
     assert longer.score(X) > short.score(X) + 0.2
     assert longer.loss_curve_[-1] < 0.5 * longer.loss_curve_[0]
 
 
 # ----------------------------------------------------- parameters matter
 @pytest.mark.parametrize("base, change", [
-    (CONV, {"conv_channels": (4,)}),
+    (CONV, {"channels": (4,)}),
     (CONV, {"kernel_size": 5}),
     (CONV, {"hidden_layer_sizes": ()}),
     (CONV, {"activation": "tanh"}),
-    (LSTM, {"hidden_layer_sizes": (8, 4)}),
+    (LSTM, {"hidden_sizes": (8, 4)}),
     (LSTM, {"reverse_decoding": True}),
 ])
 def test_network_parameters_change_the_model(base, change):
     X = digit_images(48)
-    shape = (1, 8, 8) if base["network"] == "conv" else (8, 8)
-    reference = make(base, input_shape=shape).fit(X)
-    changed = make(base, **change, input_shape=shape).fit(X)
+    shape = (1, 8, 8) if base is CONV else (8, 8)
+    reference = make(base, shape).fit(X)
+    changed = make(base, shape, **change).fit(X)
     assert not np.allclose(reference.transform(X), changed.transform(X))
 
 
 def test_conv_parameters_shape_the_network():
-    ae = make(CONV, max_epochs=1, input_shape=(1, 8, 8),
-                                conv_channels=(2, 3, 5), kernel_size=5)
+    ae = make(CONV, (1, 8, 8), max_steps=1, channels=(2, 3, 5), kernel_size=5)
     module = ae.fit(digit_images(16)).net_.module_
     convs = [m for m in module.conv_encoder if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [2, 3, 5]
@@ -121,13 +129,35 @@ def test_conv_parameters_shape_the_network():
     assert [m.out_channels for m in module.upsample] == [3, 2, 2]
 
 
-def test_network_parameters_unused_by_dense_leave_it_unchanged():
+# ------------------------------------------------- networks as parameters
+def test_network_options_are_nested_parameters():
+    ae = AutoencoderTransformer(network=DenseNetwork())
+    assert ae.get_params()["network__dropout"] == 0.0
+    ae.set_params(network__dropout=0.2, network__hidden_layer_sizes=(4,))
+    assert ae.network.dropout == 0.2
+    clone_ = clone(ae)
+    assert clone_.network is not ae.network and clone_.network.get_params() == \
+        ae.network.get_params()
     X = digit_images(64)
-    dense = dict(FAST, hidden_layer_sizes=(8,))
-    reference = AutoencoderTransformer(**dense).fit(X).transform(X)
-    other = AutoencoderTransformer(**dense, conv_channels=(2,), kernel_size=5,
-                                   reverse_decoding=True, input_shape=(8, 8)).fit(X)
-    np.testing.assert_array_equal(reference, other.transform(X))
+    search = GridSearchCV(AutoencoderTransformer(**{**FAST, "network": DenseNetwork((8,))}),
+                          {"network__dropout": [0.0, 0.3]}, cv=2).fit(X)
+    assert [p["network__dropout"] for p in search.cv_results_["params"]] == [0.0, 0.3]
+
+
+def test_dense_shorthand_is_the_default_network():
+    X = digit_images(64)
+    shorthand = AutoencoderTransformer(**FAST).fit(X).transform(X)
+    explicit = AutoencoderTransformer(**FAST, network=DenseNetwork()).fit(X).transform(X)
+    np.testing.assert_array_equal(shorthand, explicit)
+
+
+@pytest.mark.parametrize("estimator", [AutoencoderTransformer, VAETransformer,
+                                       AutoencoderOutlierDetector])
+def test_no_network_family_parameter_on_the_estimators(estimator):
+    family_only = {"input_shape", "conv_channels", "channels", "kernel_size",
+                   "reverse_decoding", "hidden_layer_sizes", "hidden_sizes", "activation",
+                   "tied_weights", "dropout", "batch_norm"}
+    assert not family_only & set(estimator().get_params(deep=False))
 
 
 # ------------------------------------------------------- reverse decoding
@@ -147,7 +177,7 @@ def test_reverse_decoding_reconstructs_in_the_original_order(rng):
     n, steps = 64, 6
     slope = rng.uniform(0.5, 1.5, size=(n, 1))
     X = slope * np.linspace(-1, 1, steps)[None, :] + 0.02 * rng.randn(n, steps)
-    ae = make(LSTM, max_epochs=40, learning_rate=2e-2, input_shape=(steps, 1),
+    ae = make(LSTM, (steps, 1), max_steps=80, learning_rate=2e-2,
               reverse_decoding=True).fit(X)
     reconstruction = ae.inverse_transform(ae.transform(X))
     error = np.mean((reconstruction - X) ** 2)
@@ -155,49 +185,44 @@ def test_reverse_decoding_reconstructs_in_the_original_order(rng):
 
 
 # ------------------------------------------------------------ bad shapes
-@pytest.mark.parametrize("params, n_features, message", [
-    ({"network": "conv"}, 64, r"needs input_shape=\(channels, height, width\)"),
-    ({"network": "lstm"}, 64, r"needs input_shape=\(time_steps, n_features\)"),
-    ({"network": "conv", "input_shape": (8, 8)}, 64, r"got input_shape=\(8, 8\)"),
-    ({"network": "lstm", "input_shape": (1, 8, 8)}, 64, r"got input_shape=\(1, 8, 8\)"),
-    ({"network": "conv", "input_shape": (1, 8, 9)}, 64,
-     r"input_shape=\(1, 8, 9\) describes rows of 72 features, but X has 64 features"),
-    ({"network": "lstm", "input_shape": (10, 6)}, 64,
-     r"describes rows of 60 features, but X has 64 features"),
-    ({"input_shape": (4, 4)}, 64, r"describes rows of 16 features, but X has 64"),
-    ({"network": "conv", "input_shape": (1, 0, 64)}, 64, "input_shape must be a positive integer or a flat sequence of"),
-    ({"network": "conv", "input_shape": (1, 8, 8), "kernel_size": 4}, 64, "kernel_size must be odd"),
-    ({"network": "conv", "input_shape": (1, 8, 8), "conv_channels": ()}, 64,
-     "at least one entry in conv_channels"),
-    ({"network": "conv", "input_shape": (1, 8, 8), "conv_channels": (4, -2)}, 64,
-     "conv_channels must be a positive integer or a flat sequence"),
-    ({"network": "lstm", "input_shape": (16, 4), "hidden_layer_sizes": ()}, 64,
-     "at least one entry in hidden_layer_sizes"),
+@pytest.mark.parametrize("network, message", [
+    (ConvNetwork((8, 8)), r"ConvNetwork needs input_shape=\(channels, height, width\)"),
+    (LSTMNetwork((1, 8, 8)), r"LSTMNetwork needs input_shape=\(time_steps, n_features\)"),
+    (ConvNetwork((1, 8, 9)),
+     r"input_shape=\(1, 8, 9\)\) describes rows of 72 features, but X has 64 features"),
+    (LSTMNetwork((10, 6)), r"describes rows of 60 features, but X has 64 features"),
+    (ConvNetwork((1, 0, 64)), "input_shape must be a positive integer or a flat sequence of"),
+    (ConvNetwork((1, 8, 8), kernel_size=4), "kernel_size must be odd"),
+    (ConvNetwork((1, 8, 8), channels=()), "at least one entry in channels"),
+    (ConvNetwork((1, 8, 8), channels=(4, -2)),
+     "channels must be a positive integer or a flat sequence"),
+    (LSTMNetwork((16, 4), hidden_sizes=()), "at least one entry in hidden_sizes"),
 ])
-def test_invalid_shapes_and_architectures(rng, params, n_features, message):
-    X = rng.rand(10, n_features)
+def test_invalid_shapes_and_architectures(rng, network, message):
+    X = rng.rand(10, 64)
     with pytest.raises(ValueError, match=message):
-        make(FAST, max_epochs=1, **params).fit(X)
+        AutoencoderTransformer(**FAST, network=network).fit(X)
 
 
-@pytest.mark.parametrize("params", [
-    {"network": "recurrent"}, {"kernel_size": 0}, {"kernel_size": 2.5},
-    {"reverse_decoding": "yes"}, {"input_shape": "28x28"}, {"conv_channels": 16},
+@pytest.mark.parametrize("network", [
+    "recurrent", "conv", ConvNetwork((1, 8, 8), kernel_size=0),
+    ConvNetwork((1, 8, 8), kernel_size=2.5), LSTMNetwork((8, 8), reverse_decoding="yes"),
+    ConvNetwork("28x28"), ConvNetwork((1, 8, 8), channels=16), DenseNetwork(activation="swish"),
 ])
-def test_invalid_parameter_values(rng, params):
+def test_invalid_parameter_values(rng, network):
     with pytest.raises(InvalidParameterError):
-        AutoencoderTransformer(**FAST, **params).fit(rng.rand(10, 64))
+        AutoencoderTransformer(**FAST, network=network).fit(rng.rand(10, 64))
 
 
-@pytest.mark.parametrize("network, shape", [("conv", (1, 4, 4)), ("lstm", (4, 4))])
-def test_arrays_of_images_or_windows_are_refused_with_a_hint(rng, network, shape):
-    X = rng.rand(10, *shape)
+@pytest.mark.parametrize("network", [ConvNetwork((1, 4, 4)), LSTMNetwork((4, 4))])
+def test_arrays_of_images_or_windows_are_refused_with_a_hint(rng, network):
+    X = rng.rand(10, *network.input_shape)
     with pytest.raises(ValueError, match=r"X has \d dimensions.*X.reshape\(len\(X\), -1\)"):
-        AutoencoderTransformer(**FAST, network=network, input_shape=shape).fit(X)
+        AutoencoderTransformer(**FAST, network=network).fit(X)
 
 
 def test_wrong_width_at_transform_is_refused(rng):
-    ae = make(CONV, input_shape=(1, 4, 4)).fit(rng.rand(10, 16))
+    ae = make(CONV, (1, 4, 4)).fit(rng.rand(10, 16))
     with pytest.raises(ValueError, match="X has 20 features"):
         ae.transform(rng.rand(5, 20))
 
@@ -206,10 +231,10 @@ def test_wrong_width_at_transform_is_refused(rng):
 @pytest.mark.parametrize("params, shape", [(CONV, (1, 8, 8)), (LSTM, (8, 8))])
 def test_sparse_float32_pickle_and_batch_independence(params, shape):
     X = digit_images(48)
-    ae = make(params, input_shape=shape).fit(X)
+    ae = make(params, shape).fit(X)
     codes = ae.transform(X)
     # Sparse input is densified a batch at a time and gives the same codes.
-    sparse_ae = make(params, input_shape=shape).fit(sp.csr_matrix(X))
+    sparse_ae = make(params, shape).fit(sp.csr_matrix(X))
     np.testing.assert_allclose(sparse_ae.transform(sp.csr_matrix(X)), codes, rtol=1e-5,
                                atol=1e-6)
     # float32 in, float32 out.
@@ -228,8 +253,8 @@ def test_sparse_float32_pickle_and_batch_independence(params, shape):
 def test_random_state_repeats_and_input_is_not_modified(params, shape):
     X = digit_images(32)
     X_copy = X.copy()
-    first = make(params, input_shape=shape).fit(X).transform(X)
-    second = clone(make(params, input_shape=shape)).fit(X).transform(X)
+    first = make(params, shape).fit(X).transform(X)
+    second = clone(make(params, shape)).fit(X).transform(X)
     np.testing.assert_array_equal(first, second)
     np.testing.assert_array_equal(X, X_copy)
 
@@ -293,7 +318,7 @@ def test_windows_then_lstm_pipeline_gives_one_code_per_window(rng):
     series = np.cumsum(rng.randn(60, 3), axis=0)
     pipe = Pipeline([
         ("windows", SlidingWindows(5)),
-        ("ae", make(LSTM, input_shape=(5, 3))),
+        ("ae", make(LSTM, (5, 3))),
     ])
     codes = pipe.fit_transform(series)
     assert codes.shape == (56, 3)
@@ -302,18 +327,11 @@ def test_windows_then_lstm_pipeline_gives_one_code_per_window(rng):
     np.testing.assert_allclose(pipe.transform(series[:10]), codes[:6], rtol=1e-10)
 
 
-@pytest.mark.parametrize("network, input_shape", [("conv", (1, 4, 4)), ("lstm", (4, 4))])
-@pytest.mark.parametrize("option", [{"tied_weights": True}, {"dropout": 0.2},
-                                    {"batch_norm": True}])
-def test_dense_only_options_are_refused_by_other_networks(network, input_shape, option):
+@pytest.mark.parametrize("network", [ConvNetwork((1, 4, 4)), LSTMNetwork((4, 4))])
+def test_vae_is_fully_connected_only(network):
     X = np.random.RandomState(0).rand(20, 16)
-    model = AutoencoderTransformer(network=network, input_shape=input_shape, max_epochs=1,
-                                   **option)
-    with pytest.raises(ValueError, match=f"{next(iter(option))}=.*network='{network}'"):
-        model.fit(X)
-
-
-def test_vae_is_fully_connected_only():
-    X = np.random.RandomState(0).rand(20, 16)
-    with pytest.raises(ValueError, match="network=.conv. does not apply to the variational autoencoder"):
-        VAETransformer(network="conv", input_shape=(1, 4, 4), max_epochs=1).fit(X)
+    with pytest.raises(ValueError, match="'network' parameter of VAETransformer"):
+        VAETransformer(network=network, max_steps=1).fit(X)
+    detector = AutoencoderOutlierDetector(backbone="vae", network=network, max_steps=1)
+    with pytest.raises(ValueError, match="supports network=DenseNetwork"):
+        detector.fit(X)

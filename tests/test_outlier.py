@@ -11,17 +11,20 @@ from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import roc_auc_score
 
-from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
+from conftest import CPU, dense, steps
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    ConvNetwork,
+    LSTMNetwork,
+    VAETransformer,
+)
 
-FAST = {"hidden_layer_sizes": (16,), "n_components": 2, "max_epochs": 30, "batch_size": 64,
-        "device": "cpu", "random_state": 0}
+# 400 rows in batches of 64: 7 steps per epoch.
+FAST = {**CPU, "network": dense(16), "n_components": 2, "max_steps": steps(30, 400, 64),
+        "batch_size": 64}
 
-
-@pytest.fixture(autouse=True)
-def _no_convergence_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("no_convergence_warnings")
 
 
 def low_rank_data(n_samples=400, n_features=12, n_outliers=20, seed=0):
@@ -161,8 +164,8 @@ def test_vae_backbone_finds_injected_outliers(data, vae_fitted):
 def test_vae_backbone_score_is_the_elbo_of_the_vae_transformer(data, vae_fitted):
     # Same parameters, same seed: the same network, and score_samples is
     # VAETransformer's ELBO (one implementation serves both).
-    params = {k: v for k, v in vae_fitted.get_params().items()
-              if k not in ("contamination", "backbone")}
+    shared = VAETransformer().get_params(deep=False)
+    params = {k: v for k, v in vae_fitted.get_params(deep=False).items() if k in shared}
     vae = VAETransformer(**params).fit(data[0])
     np.testing.assert_array_equal(vae_fitted.score_samples(data[0]), vae.score_samples(data[0]))
     assert vae_fitted.kl_loss_curve_ == vae.kl_loss_curve_
@@ -198,9 +201,11 @@ def test_bad_vae_parameters_are_rejected(data, params, backbone):
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"tied_weights": True}, "tied_weights"),
     ({"optimizer": "lbfgs"}, "lbfgs"),
     ({"pretrain_epochs": 1}, "pretrain"),
+    ({"code_activation": "sigmoid"}, "code_activation"),
+    ({"activity_l1": 1e-3}, "activity_l1"),
+    ({"network": ConvNetwork(input_shape=(1, 3, 4))}, "DenseNetwork"),
 ])
 def test_vae_backbone_rejects_deterministic_only_options(data, params, match):
     with pytest.raises(ValueError, match=match):
@@ -210,25 +215,27 @@ def test_vae_backbone_rejects_deterministic_only_options(data, params, match):
 # ------------------------------------------------------ convergence warning
 def test_training_budget_reached_is_not_a_convergence_warning(data):
     X = data[0][:100]
-    params = {**FAST, "max_epochs": 3}
+    params = {**FAST, "max_steps": 5}
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        assert AutoencoderOutlierDetector(**params).fit(X).n_iter_ == 3
-        assert AutoencoderOutlierDetector(**params, backbone="vae").fit(X).n_iter_ == 3
+        # 100 rows in batches of 64: the third pass is cut after one step.
+        detector = AutoencoderOutlierDetector(**params).fit(X)
+        assert (detector.n_iter_, detector.n_steps_, len(detector.loss_curve_)) == (3, 5, 3)
+        assert AutoencoderOutlierDetector(**params, backbone="vae").fit(X).n_steps_ == 5
     # A stopping rule that did not end training still warns, as in the
     # transformers.
-    with pytest.warns(ConvergenceWarning, match="max_epochs"):
+    with pytest.warns(ConvergenceWarning, match="max_steps=5"):
         AutoencoderOutlierDetector(**params, early_stopping=True).fit(X)
-    with pytest.warns(ConvergenceWarning, match="max_epochs"):
-        AutoencoderTransformer(**params).fit(X)
+    with pytest.warns(ConvergenceWarning, match="max_steps=5"):
+        AutoencoderTransformer(**{k: v for k, v in params.items() if k != "n_components"}).fit(X)
 
 
 def test_defaults_differ_from_the_transformer_where_tuned():
     params = AutoencoderOutlierDetector().get_params()
     assert set(AutoencoderTransformer().get_params()) < set(params)
     assert params["contamination"] == "auto" and params["backbone"] == "autoencoder"
-    assert (params["loss"], params["scaling"], params["max_epochs"]) == ("mae", "minmax", 10)
-    assert params["n_components"] == "auto" and params["batch_norm"]
+    assert (params["loss"], params["scaling"], params["max_steps"]) == ("mae", "minmax", 200)
+    assert params["n_components"] == "auto" and params["network"] == "auto"
     assert AutoencoderTransformer().get_params()["loss"] == "mse"
     assert clone(AutoencoderOutlierDetector(contamination=0.1)).contamination == 0.1
 
@@ -236,11 +243,11 @@ def test_defaults_differ_from_the_transformer_where_tuned():
 @pytest.mark.parametrize("n_features, width", [(3, 1), (6, 1), (12, 3), (35, 8), (200, 8)])
 def test_auto_code_width_follows_the_number_of_features(n_features, width):
     X = np.random.RandomState(0).normal(size=(40, n_features))
-    detector = AutoencoderOutlierDetector(**{**FAST, "n_components": "auto", "max_epochs": 1})
+    detector = AutoencoderOutlierDetector(**{**FAST, "n_components": "auto", "max_steps": 1})
     detector.fit(X)
     assert detector.n_components_ == width
     assert detector.net_.module_.encode(torch.zeros(1, n_features)).shape == (1, width)
-    explicit = AutoencoderOutlierDetector(**{**FAST, "n_components": 5, "max_epochs": 1}).fit(X)
+    explicit = AutoencoderOutlierDetector(**{**FAST, "n_components": 5, "max_steps": 1}).fit(X)
     assert explicit.n_components_ == 5
 
 
@@ -331,9 +338,7 @@ def test_detector_runs_the_network_named_by_network():
     rng = np.random.RandomState(0)
     X = np.sin(np.linspace(0, 6, 12))[None, :] + 0.05 * rng.normal(size=(120, 12))
     X[0] += 2.0 * rng.normal(size=12)
-    # batch_norm (on by default here) acts on dense layers only.
-    detector = AutoencoderOutlierDetector(network="lstm", input_shape=(6, 2), batch_norm=False,
-                                          hidden_layer_sizes=(8,), n_components=2,
-                                          max_epochs=3, random_state=0).fit(X)
+    detector = AutoencoderOutlierDetector(network=LSTMNetwork(input_shape=(6, 2), hidden_sizes=8),
+                                          n_components=2, max_steps=3, random_state=0).fit(X)
     assert type(detector.net_.module_).__name__ == "LSTMAutoencoder"
     assert detector.score_samples(X).argmin() == 0

@@ -12,25 +12,23 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skae import AutoencoderTransformer
+import skae._base
+from conftest import CPU, dense, steps
+from skae import AutoencoderTransformer, DenseNetwork
 from skae._data import ArrayDataset, BatchIterator
 from skae._net import AutoencoderNet, ReconstructionLoss
 from skae._networks import DenseAutoencoder, TiedLinear
 
-FAST = {"n_components": 4, "hidden_layer_sizes": (16,), "max_epochs": 5, "batch_size": 64,
-            "device": "cpu", "random_state": 0}
+# The 400 rows of ``digits`` in batches of 64: 7 steps per epoch.
+FAST = {**CPU, "n_components": 4, "network": dense(16), "max_steps": steps(5, 400, 64),
+        "batch_size": 64}
+
+pytestmark = pytest.mark.usefixtures("no_convergence_warnings")
 
 
 @pytest.fixture(scope="module")
 def digits():
     return load_digits().data[:400]
-
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _n_parameters(model):
@@ -40,8 +38,8 @@ def _n_parameters(model):
 # --------------------------------------------------------------- linear / PCA
 def test_linear_autoencoder_recovers_pca(digits):
     pca = PCA(n_components=4).fit(digits)
-    ae = AutoencoderTransformer(n_components=4, hidden_layer_sizes=(), activation="identity",
-                                scaling="center", optimizer="lbfgs", max_epochs=30,
+    ae = AutoencoderTransformer(n_components=4, network=dense(activation="identity"),
+                                scaling="center", optimizer="lbfgs", max_steps=30,
                                 device="cpu", random_state=0).fit(digits)
     pca_error = np.mean((pca.inverse_transform(pca.transform(digits)) - digits) ** 2)
     ae_error = np.mean((ae.inverse_transform(ae.transform(digits)) - digits) ** 2)
@@ -52,7 +50,7 @@ def test_linear_autoencoder_recovers_pca(digits):
 
 
 def test_center_scaling_removes_the_mean_only(digits):
-    ae = AutoencoderTransformer(**{**FAST, "max_epochs": 1}, scaling="center").fit(digits)
+    ae = AutoencoderTransformer(**{**FAST, "max_steps": 7}, scaling="center").fit(digits)
     np.testing.assert_allclose(ae.input_offset_, digits.mean(axis=0))
     np.testing.assert_array_equal(ae.input_scale_, np.ones(digits.shape[1]))
 
@@ -77,9 +75,9 @@ def test_lbfgs_weight_decay_shrinks_the_weights(digits):
 
 # -------------------------------------------------------------- tied weights
 def test_tied_weights_share_transposed_encoder_weights(digits):
-    untied = AutoencoderTransformer(**{**FAST, "hidden_layer_sizes": (32, 16)}).fit(digits)
-    tied = AutoencoderTransformer(**{**FAST, "hidden_layer_sizes": (32, 16)},
-                                  tied_weights=True).fit(digits)
+    untied = AutoencoderTransformer(**{**FAST, "network": dense(32, 16)}).fit(digits)
+    tied = AutoencoderTransformer(**{**FAST, "network": dense(32, 16, tied_weights=True)}
+                                  ).fit(digits)
     module = tied.net_.module_
     encoder = [m for m in module.encoder if isinstance(m, torch.nn.Linear)]
     decoder = [m for m in module.decoder if isinstance(m, TiedLinear)]
@@ -91,7 +89,7 @@ def test_tied_weights_share_transposed_encoder_weights(digits):
     assert 0.45 < ratio < 0.55
     x = torch.as_tensor(tied._validate_input(digits[:3], reset=False), dtype=torch.float64)
     x = (x - torch.as_tensor(tied.input_offset_)) / torch.as_tensor(tied.input_scale_)
-    module = tied._inference_module()[0]
+    module = skae._base._inference_module(tied.net_)[0]
     manual = module.encode(x)
     for linear, act in zip([m for m in module.decoder if isinstance(m, TiedLinear)],
                            [m for m in module.decoder if not isinstance(m, TiedLinear)]):
@@ -101,8 +99,8 @@ def test_tied_weights_share_transposed_encoder_weights(digits):
 
 # ------------------------------------------------------- greedy pre-training
 def test_pretraining_helps_a_deep_narrow_network(digits):
-    deep = {"n_components": 2, "hidden_layer_sizes": (8, 4, 4, 4, 4), "activation": "elu",
-                "max_epochs": 30, "batch_size": 64, "device": "cpu", "random_state": 0}
+    deep = {**CPU, "n_components": 2, "network": dense(8, 4, 4, 4, 4, activation="elu"),
+            "max_steps": steps(30, 400, 64), "batch_size": 64}
     plain = AutoencoderTransformer(**deep).fit(digits)
     pretrained = AutoencoderTransformer(**deep, pretrain_epochs=30).fit(digits)
     assert pretrained.score(digits) >= plain.score(digits)
@@ -110,7 +108,7 @@ def test_pretraining_helps_a_deep_narrow_network(digits):
 
 
 def test_pretraining_trains_each_layer_pair_in_place(digits):
-    params = dict(FAST, hidden_layer_sizes=(16, 8), max_epochs=1)
+    params = dict(FAST, network=dense(16, 8), max_steps=7)
     plain = AutoencoderTransformer(**params).fit(digits)
     pretrained = AutoencoderTransformer(**params, pretrain_epochs=3).fit(digits)
     pairs = pretrained.net_.module_.layer_pairs()
@@ -149,8 +147,8 @@ def test_denoising_autoencoder_removes_noise_better(digits):
     rng = np.random.RandomState(0)
     X = digits / 16.0
     noisy = np.clip(X + 0.3 * rng.standard_normal(X.shape), 0, 1)
-    params = {"n_components": 16, "hidden_layer_sizes": (64,), "scaling": None, "max_epochs": 60,
-                  "batch_size": 32, "device": "cpu", "random_state": 0}
+    params = {**CPU, "n_components": 16, "network": dense(64), "scaling": None,
+              "max_steps": steps(60, 400, 32), "batch_size": 32}
     plain = AutoencoderTransformer(**params).fit(X)
     denoising = AutoencoderTransformer(**params, noise_std=0.3).fit(X)
 
@@ -161,7 +159,7 @@ def test_denoising_autoencoder_removes_noise_better(digits):
 
 
 def test_noise_is_repeatable_and_leaves_global_rng_alone(digits):
-    params = dict(FAST, noise_std=0.3, mask_probability=0.2, dropout=0.2)
+    params = dict(FAST, noise_std=0.3, mask_probability=0.2, network=dense(16, dropout=0.2))
     torch_state = torch.get_rng_state()
     first = AutoencoderTransformer(**params).fit(digits).transform(digits)
     second = AutoencoderTransformer(**params).fit(digits).transform(digits)
@@ -174,17 +172,18 @@ def test_noise_is_repeatable_and_leaves_global_rng_alone(digits):
 
 # ------------------------------------------------------------------ sparsity
 def test_kl_sparsity_reaches_the_target_activation(digits):
-    sparse = AutoencoderTransformer(n_components=16, hidden_layer_sizes=(32,),
+    sparse = AutoencoderTransformer(n_components=16, network=dense(32),
                                     code_activation="sigmoid", sparsity_target=0.1,
-                                    sparsity_weight=0.5, max_epochs=60, batch_size=64,
+                                    sparsity_weight=0.5, max_steps=steps(60, 400, 64),
+                                    batch_size=64,
                                     device="cpu", random_state=0).fit(digits)
     assert abs(sparse.transform(digits).mean() - 0.1) <= 0.05
-    dense = AutoencoderTransformer(**sparse.get_params() | {"sparsity_weight": 0.0})
-    assert abs(dense.fit(digits).transform(digits).mean() - 0.1) > 0.05
+    plain = AutoencoderTransformer(**sparse.get_params(deep=False) | {"sparsity_weight": 0.0})
+    assert abs(plain.fit(digits).transform(digits).mean() - 0.1) > 0.05
 
 
 def test_activity_l1_shrinks_the_codes(digits):
-    params = dict(FAST, max_epochs=20)
+    params = dict(FAST, max_steps=steps(20, 400, 64))
     plain = AutoencoderTransformer(**params).fit(digits)
     l1 = AutoencoderTransformer(**params, activity_l1=1.0).fit(digits)
     assert np.abs(l1.transform(digits)).mean() < 0.7 * np.abs(plain.transform(digits)).mean()
@@ -202,7 +201,8 @@ def test_code_activation_bounds_the_codes(digits):
 
 # ------------------------------------------------ dropout and batch norm
 def test_dropout_and_batch_norm_layers(digits):
-    ae = AutoencoderTransformer(**FAST, dropout=0.3, batch_norm=True).fit(digits)
+    ae = AutoencoderTransformer(**{**FAST, "network": dense(16, dropout=0.3, batch_norm=True)}
+                                ).fit(digits)
     layers = list(ae.net_.module_.modules())
     assert sum(isinstance(m, torch.nn.Dropout) for m in layers) == 2
     assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in layers) == 2
@@ -213,15 +213,16 @@ def test_dropout_and_batch_norm_layers(digits):
 
 
 @pytest.mark.parametrize("params", [
-    {"optimizer": "rmsprop"}, {"tied_weights": "yes"}, {"dropout": 1.0},
-    {"dropout": -0.1}, {"batch_norm": 1}, {"noise_std": -0.1},
+    {"optimizer": "rmsprop"}, {"network": DenseNetwork(tied_weights="yes")},
+    {"network": DenseNetwork(dropout=1.0)}, {"network": DenseNetwork(dropout=-0.1)},
+    {"network": DenseNetwork(batch_norm=1)}, {"noise_std": -0.1},
     {"mask_probability": 1.0}, {"sparsity_target": 0.0}, {"sparsity_target": 1.0},
     {"sparsity_weight": -1.0}, {"activity_l1": -1.0}, {"pretrain_epochs": -1},
     {"pretrain_epochs": 1.5}, {"code_activation": "softmax"}, {"scaling": "centre"},
 ])
 def test_bad_variant_parameters(digits, params):
     with pytest.raises(InvalidParameterError):
-        AutoencoderTransformer(**FAST, **params).fit(digits)
+        AutoencoderTransformer(**{**FAST, **params}).fit(digits)
 
 
 def test_batch_norm_never_trains_on_a_single_row(digits):
@@ -230,6 +231,7 @@ def test_batch_norm_never_trains_on_a_single_row(digits):
     assert sizes == [33]
     assert len(BatchIterator(dataset, 32, merge_single=True)) == 1
     # 33 rows in batches of 32 would otherwise end with a batch of one row.
-    AutoencoderTransformer(**{**FAST, "batch_size": 32}, batch_norm=True).fit(digits[:33])
+    batch_norm = dense(16, batch_norm=True)
+    AutoencoderTransformer(**{**FAST, "batch_size": 32, "network": batch_norm}).fit(digits[:33])
     with pytest.raises(ValueError, match="n_samples = 1"):
-        AutoencoderTransformer(**FAST, batch_norm=True).fit(digits[:1])
+        AutoencoderTransformer(**{**FAST, "network": batch_norm}).fit(digits[:1])

@@ -1,0 +1,188 @@
+"""Training objectives: what a deterministic and a variational autoencoder differ in.
+
+An objective is a set of pure hooks that the estimator base
+(:class:`skae._base._BaseAutoencoder`) calls: the skorch net class that
+minimises it and that net's extra arguments, the torch module built from a
+network object (:mod:`skae.networks`), the per-batch scores behind
+``score_samples`` and the fitted attributes of a trained net. Hooks read the
+estimator's parameters as a dict and return values; the estimator owns the
+batching and assigns every fitted attribute. :data:`RECONSTRUCTION` serves
+:class:`~skae.AutoencoderTransformer` and the detector's
+``backbone='autoencoder'``, :data:`ELBO` :class:`~skae.VAETransformer` and
+``backbone='vae'``, so the variational pieces exist once.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval
+
+from ._net import (
+    AutoencoderNet,
+    VAENet,
+    WarmupEarlyStopping,
+    kl_divergence,
+    negative_log_likelihood,
+)
+
+# Parameters of the estimators that can train a variational autoencoder.
+VARIATIONAL_PARAMETER_CONSTRAINTS = {
+    "beta": [Interval(Real, 0, None, closed="neither")],
+    "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+}
+
+# Draws of the code per row in the Monte Carlo ELBO of ``score_samples``
+# (antithetic pairs: eps and -eps).
+ELBO_DRAWS = 16
+
+
+class Reconstruction:
+    """Minimise the reconstruction error; a row's score is its negative error."""
+
+    net_class = AutoencoderNet
+
+    def check(self, params, owner):
+        """Raise a ValueError on parameters that this objective cannot train with.
+
+        Parameters
+        ----------
+        params : dict
+            The estimator's parameters (``get_params(deep=False)``).
+        owner : str
+            The estimator's name, for the messages.
+        """
+        if params.get("sparsity_weight") and params["code_activation"] != "sigmoid":
+            raise ValueError(
+                "sparsity_weight > 0 pulls the mean activation of each coding "
+                "unit towards sparsity_target, which needs codes in (0, 1): use "
+                f"code_activation='sigmoid', not {params['code_activation']!r}."
+            )
+
+    def build_module(self, network, n_features, n_components, params, output_activation):
+        """The torch module that ``network`` builds for this objective."""
+        return network.build(n_features, n_components,
+                             code_activation=params["code_activation"],
+                             output_activation=output_activation)
+
+    def net_params(self, params):
+        """Extra keyword arguments of :attr:`net_class`."""
+        return {name: params[name]
+                for name in ("sparsity_target", "sparsity_weight", "activity_l1")}
+
+    def callbacks(self, callbacks, params):
+        """The ``(name, callback)`` list the net trains with."""
+        return callbacks
+
+    def batch_scores(self, module, criterion, Xb, draws=None):
+        """Score of every row of the scaled batch ``Xb``; higher is more typical.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The fitted module, in eval mode.
+        criterion : skae._net.ReconstructionLoss
+            The fitted criterion.
+        Xb : torch.Tensor of shape (n_rows, n_features)
+        draws : ndarray or None
+            Unused; see :meth:`ELBO.batch_scores`.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_rows,)
+        """
+        return -criterion.elementwise(module(Xb)[0], Xb).mean(dim=1)
+
+    def score_shift(self, loss, input_scale):
+        """A constant added to every score (see :meth:`ELBO.score_shift`)."""
+        return 0.0
+
+    def fitted_attributes(self, net, seed, n_components):
+        """The objective's own fitted attributes of the trained ``net``."""
+        return {}
+
+
+class ELBO(Reconstruction):
+    """Maximise the evidence lower bound; a row's score is its ELBO.
+
+    Reads ``beta`` and ``kl_warmup_epochs`` from the estimator's parameters.
+    """
+
+    net_class = VAENet
+
+    # Options of the estimators that a variational autoencoder has no use
+    # for: the value that leaves each off, and why. An estimator that does
+    # not have the parameter (VAETransformer) is not asked.
+    UNSUPPORTED = {  # noqa: RUF012 -- read only
+        "code_activation": ("identity", "the code is a Gaussian sample"),
+        "sparsity_weight": (0.0, "the KL term already regularises the code"),
+        "activity_l1": (0.0, "the KL term already regularises the code"),
+        "pretrain_epochs": (0, "layer-wise pre-training needs a deterministic network"),
+    }
+
+    def check(self, params, owner):
+        for name, (off, reason) in self.UNSUPPORTED.items():
+            if name in params and params[name] != off:
+                raise ValueError(
+                    f"{name}={params[name]!r} does not apply to the variational "
+                    f"autoencoder of {owner} ({reason}); leave it at {off!r}."
+                )
+        if params["optimizer"] == "lbfgs":
+            raise ValueError(
+                f"The variational autoencoder of {owner} does not support "
+                "optimizer='lbfgs': its objective is stochastic (sampled codes), "
+                "which breaks the L-BFGS line search; use 'adam' or 'sgd'."
+            )
+
+    def build_module(self, network, n_features, n_components, params, output_activation):
+        return network.build_variational(n_features, n_components,
+                                         output_activation=output_activation)
+
+    def net_params(self, params):
+        return {"beta": params["beta"], "kl_warmup_epochs": params["kl_warmup_epochs"]}
+
+    def callbacks(self, callbacks, params):
+        # While the KL weight ramps up the loss rises by design: stopping
+        # rules start watching after the warm-up.
+        return [("early_stopping",
+                 WarmupEarlyStopping(warmup_epochs=params["kl_warmup_epochs"],
+                                     **item[1].get_params()))
+                if isinstance(item, tuple) and item[0] == "early_stopping" else item
+                for item in callbacks]
+
+    def batch_scores(self, module, criterion, Xb, draws=None):
+        """ELBO of every row of the scaled batch ``Xb`` with ``beta=1``, in nats.
+
+        The expectation over the posterior is a Monte Carlo average over the
+        fixed antithetic standard normal ``draws`` of :meth:`fitted_attributes`.
+        """
+        mean, log_var = module.posterior(Xb)
+        std = torch.exp(0.5 * log_var)
+        noise = torch.as_tensor(draws, dtype=Xb.dtype, device=Xb.device)
+        nll = sum(negative_log_likelihood(criterion, module.decode(mean + std * eps), Xb)
+                  for eps in noise) / len(noise)
+        return -(nll + kl_divergence(mean, log_var))
+
+    def score_shift(self, loss, input_scale):
+        """The log-Jacobian of the scaling, making the ELBO a density of the raw ``X``.
+
+        Not for ``loss='bce'``, whose Bernoulli likelihood is a probability of
+        the scaled data.
+        """
+        return 0.0 if loss == "bce" else -float(np.log(input_scale).sum())
+
+    def fitted_attributes(self, net, seed, n_components):
+        history = net.history
+        # The fixed draws behind score_samples: repeatable for an integer
+        # random_state, shared by all rows so a row's score never depends on
+        # the others.
+        half = np.random.RandomState(seed).standard_normal((ELBO_DRAWS // 2, n_components))
+        return {
+            "reconstruction_loss_curve_": list(history[:, "train_reconstruction"]),
+            "kl_loss_curve_": list(history[:, "train_kl"]),
+            "_elbo_draws_": np.concatenate([half, -half]),
+        }
+
+
+RECONSTRUCTION = Reconstruction()
+ELBO_OBJECTIVE = ELBO()

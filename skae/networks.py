@@ -1,0 +1,358 @@
+"""Networks as parameter objects: the ``network`` parameter of every estimator.
+
+A network object holds the options of one network family, checks them and
+builds the torch module (see :mod:`skae._networks`) once the estimator knows
+the number of features and the width of the code::
+
+    AutoencoderTransformer(network=ConvNetwork(input_shape=(1, 28, 28)))
+
+Network objects are scikit-learn estimators as far as parameters go
+(``get_params``, ``set_params``, ``clone``), so nested parameters such as
+``network__dropout`` work in :class:`~sklearn.model_selection.GridSearchCV`.
+Adding a network family means adding one class here: a subclass of
+:class:`BaseNetwork` with its parameters, their ``_parameter_constraints``
+and :meth:`~BaseNetwork.build`.
+"""
+
+import math
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._networks import (
+    ACTIVATIONS,
+    ConvAutoencoder,
+    DenseAutoencoder,
+    LSTMAutoencoder,
+    VariationalAutoencoder,
+)
+
+__all__ = ["BaseNetwork", "ConvNetwork", "DenseNetwork", "LSTMNetwork"]
+
+
+def _positive_ints(value, name):
+    """``value`` (an int or a flat sequence) as a tuple of positive ints.
+
+    Raises a ValueError naming ``name`` otherwise.
+    """
+    ints = np.asarray(value)
+    if ints.ndim > 1 or (ints.size and (not np.issubdtype(ints.dtype, np.integer)
+                                        or ints.min() < 1)):
+        raise ValueError(f"{name} must be a positive integer or a flat sequence of "
+                         f"positive integers, got {value!r}.")
+    return tuple(int(i) for i in ints.reshape(-1))
+
+
+class BaseNetwork(BaseEstimator):
+    """The interface of a network parameter object.
+
+    Subclasses store their constructor arguments unchanged, declare them in
+    ``_parameter_constraints`` and implement :meth:`build`.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {}
+
+    #: Whether the built module supports greedy layer-wise pre-training
+    #: (``pretrain_epochs > 0``).
+    supports_pretraining = False
+
+    @property
+    def needs_two_rows(self):
+        """Whether every training batch needs at least two rows (batch norm)."""
+        return False
+
+    def build(self, n_features, n_components, *, code_activation, output_activation):
+        """Check the parameters against the data and build the torch module.
+
+        Parameters
+        ----------
+        n_features : int
+            Width of each input row.
+        n_components : int
+            Width of the code.
+        code_activation : str
+            Activation of the coding layer.
+        output_activation : str
+            Activation of the reconstruction.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            An autoencoder module of :mod:`skae._networks`.
+        """
+        raise NotImplementedError
+
+    def build_variational(self, n_features, n_components, *, output_activation):
+        """Build a variational autoencoder module (dense networks only).
+
+        Parameters
+        ----------
+        n_features : int
+            Width of each input row.
+        n_components : int
+            Width of the code.
+        output_activation : str
+            Activation of the reconstruction (the decoder mean).
+
+        Returns
+        -------
+        module : torch.nn.Module
+        """
+        raise ValueError(
+            f"The variational autoencoder supports network=DenseNetwork(...) only, "
+            f"got {type(self).__name__}."
+        )
+
+    def _checked_input_shape(self, n_features, axes):
+        """``input_shape`` as a tuple, checked against ``axes`` and ``n_features``."""
+        name = type(self).__name__
+        shape = np.asarray(self.input_shape)
+        inferred = shape.ndim == 1 and np.count_nonzero(shape == -1) == 1
+        if inferred:  # one axis of -1 is inferred, as in numpy.reshape
+            known = math.prod(int(side) for side in shape if side != -1)
+            shape = np.where(shape == -1, max(n_features // max(known, 1), 1), shape)
+        shape = _positive_ints(shape if inferred else self.input_shape, "input_shape")
+        if len(shape) != len(axes):
+            raise ValueError(f"{name} needs input_shape=({', '.join(axes)}), "
+                             f"got input_shape={self.input_shape!r}.")
+        if math.prod(shape) != n_features:
+            raise ValueError(
+                f"{name}(input_shape={shape}) describes rows of {math.prod(shape)} "
+                f"features, but X has {n_features} features."
+            )
+        return shape
+
+    def _validated(self):
+        self._validate_params()
+        return self
+
+
+class DenseNetwork(BaseNetwork):
+    """A fully connected network, symmetric around its coding layer.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(64,)
+        Widths of the encoder's hidden layers, from the input towards the
+        code; the decoder mirrors them. An int is one hidden layer. ``()``
+        gives a single-layer encoder and decoder; with
+        ``activation='identity'`` that is a linear autoencoder, which spans
+        the same subspace as PCA.
+    activation : {'relu', 'leaky_relu', 'elu', 'selu', 'gelu', 'tanh', \
+'sigmoid', 'identity'}, default='elu'
+        Activation of the hidden layers. Rectifier-type activations get He
+        initialisation, the others Glorot initialisation.
+    dropout : float in [0, 1), default=0.0
+        Dropout probability after each hidden activation of the encoder and
+        decoder (not on the code or the reconstruction). Active in training
+        only. No effect without hidden layers.
+    batch_norm : bool, default=False
+        Batch normalisation before each hidden activation of the encoder and
+        decoder. No effect without hidden layers.
+    tied_weights : bool, default=False
+        Tie each decoder layer to its mirror encoder layer: it applies the
+        transpose of that layer's weight matrix, with a bias of its own. This
+        roughly halves the number of trainable parameters. In a variational
+        autoencoder the decoder's first layer is tied to the mean head.
+
+    See Also
+    --------
+    ConvNetwork : For images.
+    LSTMNetwork : For windows of a time series.
+
+    Examples
+    --------
+    >>> from skae import AutoencoderTransformer, DenseNetwork
+    >>> ae = AutoencoderTransformer(network=DenseNetwork(hidden_layer_sizes=(32, 16)))
+    >>> ae.set_params(network__dropout=0.1).network
+    DenseNetwork(dropout=0.1, hidden_layer_sizes=(32, 16))
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "tied_weights": ["boolean"],
+    }
+
+    supports_pretraining = True
+
+    def __init__(self, hidden_layer_sizes=(64,), activation="elu", dropout=0.0,
+                 batch_norm=False, tied_weights=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.tied_weights = tied_weights
+
+    @property
+    def needs_two_rows(self):
+        return self.batch_norm
+
+    def _hidden(self):
+        return {
+            "hidden_layer_sizes": _positive_ints(self.hidden_layer_sizes,
+                                                 "hidden_layer_sizes"),
+            "activation": self.activation,
+            "dropout": self.dropout,
+            "batch_norm": self.batch_norm,
+            "tied_weights": self.tied_weights,
+        }
+
+    def build(self, n_features, n_components, *, code_activation, output_activation):
+        return DenseAutoencoder(n_features, n_components, code_activation=code_activation,
+                                output_activation=output_activation,
+                                **self._validated()._hidden())
+
+    def build_variational(self, n_features, n_components, *, output_activation):
+        return VariationalAutoencoder(n_features, n_components,
+                                      output_activation=output_activation,
+                                      **self._validated()._hidden())
+
+
+class ConvNetwork(BaseNetwork):
+    """A convolutional network for images given as flat rows.
+
+    Convolution + max-pooling blocks, then dense layers to the code;
+    transposed convolutions decode. Each row of ``X`` is one image flattened
+    in C order.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(channels, height, width)`` of one image: a ``(n, 28, 28)`` image
+        array flattened with ``X.reshape(n, -1)`` has
+        ``input_shape=(1, 28, 28)``. Its product must equal the number of
+        features of ``X``; one axis may be -1, inferred from the number of
+        features as in :func:`numpy.reshape`.
+    channels : tuple of int, default=(16, 32)
+        Output channels of the encoder's convolution blocks, from the input
+        towards the code; each block halves the image (rounding up) with 2x2
+        max pooling, and the decoder mirrors them with stride-2 transposed
+        convolutions. At least one.
+    kernel_size : int, default=3
+        Odd side of every convolution kernel ('same' padding).
+    hidden_layer_sizes : int or tuple of int, default=()
+        Widths of the dense layers between the flattened last feature map
+        and the code (mirrored in the decoder).
+    activation : {'relu', 'leaky_relu', 'elu', 'selu', 'gelu', 'tanh', \
+'sigmoid', 'identity'}, default='elu'
+        Activation of the hidden (convolution and dense) layers.
+
+    See Also
+    --------
+    DenseNetwork : The fully connected network.
+
+    Examples
+    --------
+    >>> from skae import AutoencoderTransformer, ConvNetwork
+    >>> ae = AutoencoderTransformer(network=ConvNetwork(input_shape=(1, 8, 8)))
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "input_shape": ["array-like"],
+        "channels": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+    }
+
+    def __init__(self, input_shape, channels=(16, 32), kernel_size=3,
+                 hidden_layer_sizes=(), activation="elu"):
+        self.input_shape = input_shape
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+
+    def build(self, n_features, n_components, *, code_activation, output_activation):
+        self._validated()
+        input_shape = self._checked_input_shape(n_features, ("channels", "height", "width"))
+        channels = _positive_ints(self.channels, "channels")
+        if not channels:
+            raise ValueError("ConvNetwork needs at least one entry in channels.")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(
+                f"kernel_size must be odd, so that 'same' padding keeps the image "
+                f"size; got {self.kernel_size}."
+            )
+        return ConvAutoencoder(
+            input_shape, n_components,
+            hidden_layer_sizes=_positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes"),
+            conv_channels=channels, kernel_size=self.kernel_size,
+            activation=self.activation, code_activation=code_activation,
+            output_activation=output_activation,
+        )
+
+
+class LSTMNetwork(BaseNetwork):
+    """A sequence-to-sequence LSTM network for windows of a time series.
+
+    The encoder's last hidden state is mapped to the code; the code is
+    repeated at every time step and an LSTM decoder with a per-step linear
+    layer rebuilds the window. Each row of ``X`` is one window flattened in C
+    order, the layout of :class:`~skae.preprocessing.SlidingWindows`.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(time_steps, n_features)`` of one window. Its product must equal the
+        number of features of ``X``; one axis may be -1, inferred from the
+        number of features as in :func:`numpy.reshape`.
+    hidden_sizes : int or tuple of int, default=(64,)
+        Hidden sizes of the encoder's stacked LSTMs, from the input towards
+        the code; the decoder stacks them in reverse order. At least one.
+    reverse_decoding : bool, default=False
+        Decode the window last step first, as in sequence-to-sequence
+        autoencoders that reconstruct the reversed input; reconstructions are
+        flipped back, so they are always returned in the original order.
+
+    See Also
+    --------
+    DenseNetwork : The fully connected network.
+
+    Examples
+    --------
+    >>> from skae import AutoencoderTransformer, LSTMNetwork
+    >>> ae = AutoencoderTransformer(network=LSTMNetwork(input_shape=(20, 1)))
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "input_shape": ["array-like"],
+        "hidden_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "reverse_decoding": ["boolean"],
+    }
+
+    def __init__(self, input_shape, hidden_sizes=(64,), reverse_decoding=False):
+        self.input_shape = input_shape
+        self.hidden_sizes = hidden_sizes
+        self.reverse_decoding = reverse_decoding
+
+    def build(self, n_features, n_components, *, code_activation, output_activation):
+        self._validated()
+        input_shape = self._checked_input_shape(n_features, ("time_steps", "n_features"))
+        hidden_sizes = _positive_ints(self.hidden_sizes, "hidden_sizes")
+        if not hidden_sizes:
+            raise ValueError("LSTMNetwork needs at least one entry in hidden_sizes "
+                             "(the hidden sizes of the stacked LSTMs).")
+        return LSTMAutoencoder(input_shape, n_components, hidden_layer_sizes=hidden_sizes,
+                               code_activation=code_activation,
+                               output_activation=output_activation,
+                               reverse_decoding=self.reverse_decoding)
+
+
+def resolve_network(network, shorthands=None):
+    """The network object of an estimator's ``network`` parameter.
+
+    A string names a default network: ``'dense'`` is ``DenseNetwork()``, and
+    an estimator may add its own names in ``shorthands``
+    (``{name: callable returning a network}``). An object is returned as it
+    is, after checking its parameters.
+    """
+    if isinstance(network, str):
+        return {"dense": DenseNetwork, **(shorthands or {})}[network]()
+    return network._validated()
