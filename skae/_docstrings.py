@@ -33,8 +33,8 @@ PARAMETERS = {
         "{'auto', 'identity', 'sigmoid', ...}",
         """\
         Activation of the reconstruction layer (for an
-        :class:`~skae.LSTMNetwork`, of the per-step output layer). ``'auto'`` is ``'sigmoid'`` with
-        ``loss='bce'`` and ``'identity'`` otherwise.""",
+        :class:`~skae.LSTMNetwork`, of the per-step output layer). ``'auto'``
+        is ``'sigmoid'`` with ``loss='bce'`` and ``'identity'`` otherwise.""",
     ),
     "code_activation": (
         "{'identity', 'sigmoid', 'tanh', 'relu', ...}",

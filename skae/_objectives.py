@@ -13,6 +13,7 @@ batching and assigns every fitted attribute. :data:`RECONSTRUCTION` serves
 """
 
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -113,7 +114,7 @@ class ELBO(Reconstruction):
     # Options of the estimators that a variational autoencoder has no use
     # for: the value that leaves each off, and why. An estimator that does
     # not have the parameter (VAETransformer) is not asked.
-    UNSUPPORTED = {  # noqa: RUF012 -- read only
+    UNSUPPORTED: ClassVar[dict] = {
         "code_activation": ("identity", "the code is a Gaussian sample"),
         "sparsity_weight": (0.0, "the KL term already regularises the code"),
         "activity_l1": (0.0, "the KL term already regularises the code"),

@@ -1,15 +1,12 @@
 """The autoencoder variants: linear (PCA), tied weights, greedy pre-training,
 denoising, sparsity, dropout and batch normalisation, and the optimisers."""
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
 from scipy.linalg import subspace_angles
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 import skae._base
