@@ -8,10 +8,8 @@ scores and reconstruction errors. The network families live in
 estimators only write out their parameters and say what they return.
 """
 
-import copy
 import math
 import warnings
-import weakref
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -29,24 +27,27 @@ from skorch.helper import predefined_split
 from skorch.utils import noop
 
 from ._data import ArrayDataset, BatchIterator
-from ._device import draw_seed, resolve_device, torch_seeded
+from ._device import draw_seed, resolve_device
 from ._net import (
     LBFGS,
     AutoencoderNet,
+    BestEpochEarlyStopping,
     DivergenceGuard,
     ReconstructionLoss,
     TrainingDivergedError,
     divergence_advice,
+    float64_copy,
+    named_callbacks,
+    returned_epoch,
 )
 from ._networks import ACTIVATIONS, SequentialAutoencoder
 from ._objectives import RECONSTRUCTION
+from ._random import fit_random_state, torch_seeded
 from .networks import BaseNetwork, resolve_network
 
 _INPUT_DTYPES = (np.float64, np.float32)
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "lbfgs": LBFGS}
 _INFERENCE_BATCH_SIZE = 4096
-# Float64 inference copies of fitted CPU modules, dropped with their module.
-_FLOAT64_COPIES = weakref.WeakKeyDictionary()
 # A fit this many times worse than reconstructing every row by the mean row
 # has diverged (see _BaseAutoencoder._check_not_diverged).
 _DIVERGENCE_FACTOR = 100.0
@@ -62,7 +63,7 @@ def _scaling_statistics(X, scaling):
         if sp.issparse(X):
             offset, variance = mean_variance_axis(X, axis=0)
         else:
-            offset, variance = X.mean(axis=0), X.var(axis=0)
+            offset, variance = X.mean(axis=0, dtype=np.float64), X.var(axis=0, dtype=np.float64)
         scale = np.sqrt(variance) if scaling == "standard" else np.ones(n_features)
     else:  # "minmax"
         offset, maximum = (min_max_axis(X, axis=0) if sp.issparse(X)
@@ -231,12 +232,12 @@ class _BaseAutoencoder(BaseEstimator):
 
     def _callbacks(self, params):
         monitor = "valid_loss" if self.early_stopping else "train_loss"
-        stopper = EarlyStopping(
+        stopper = BestEpochEarlyStopping(
             monitor=monitor, patience=self.n_iter_no_change, threshold=self.tol,
             threshold_mode="abs", load_best=self.early_stopping,
             sink=print if self.verbose else noop,
         )
-        user = list(copy.deepcopy(self.callbacks)) if self.callbacks else []
+        user = named_callbacks(self.callbacks)
         return self._objective.callbacks(
             [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper), *user],
             params)
@@ -349,9 +350,10 @@ class _BaseAutoencoder(BaseEstimator):
         batches_per_epoch = len(BatchIterator(train, training_params["batch_size"],
                                               merge_single=network.needs_two_rows))
 
-        with torch_seeded(seed):
+        with torch_seeded(seed):  # initial weights: the global generator, forked and locked
             module = objective.build_module(network, n_features, n_components, params,
                                             self._resolved_output_activation())
+        with fit_random_state(seed):  # all later draws: generators private to this fit
             net = objective.net_class(
                 module=module,
                 **training_params,
@@ -414,7 +416,7 @@ class _BaseAutoencoder(BaseEstimator):
                                                       replace=False)
             X = X[np.sort(rows)]
         offset, scale = fitted["input_offset_"], fitted["input_scale_"]
-        mean_row = (np.asarray(X.mean(axis=0)).ravel() - offset) / scale
+        mean_row = (np.asarray(X.mean(axis=0, dtype=np.float64)).ravel() - offset) / scale
         criterion = fitted["net_"].criterion_
 
         def mean_row_errors(module, Xb):
@@ -444,7 +446,9 @@ class _BaseAutoencoder(BaseEstimator):
         }
         if self.early_stopping:
             fitted["validation_scores_"] = [-loss for loss in history[:, "valid_loss"]]
-            fitted["best_validation_score_"] = max(fitted["validation_scores_"])
+            # The score of the weights returned (the KL warm-up of a VAE excluded).
+            scores = fitted["validation_scores_"]
+            fitted["best_validation_score_"] = scores[returned_epoch(net) - 1]
         return fitted, fitted["n_steps_"] >= self.max_steps
 
     def _stopping_rule_expected(self):
@@ -530,12 +534,11 @@ def _inference_module(net):
     On the CPU inference runs on a float64 copy, so a row's output does not
     depend on which rows share its batch (float32 matrix products vary with
     the batch shape in the 7th digit); on CUDA it runs as trained, in
-    float32. The copy is made once per fitted module and kept beside it, not
-    in the estimator, so pickles stay small.
+    float32. The copy is made once per version of the fitted weights and kept
+    beside the module, not in the estimator, so pickles stay small (see
+    :func:`~skae._net.float64_copy`).
     """
     module = net.module_.eval()
     if torch.device(net.device).type == "cpu":
-        if module not in _FLOAT64_COPIES:
-            _FLOAT64_COPIES[module] = copy.deepcopy(module).double()
-        module = _FLOAT64_COPIES[module]
+        module = float64_copy(module)
     return module, next(module.parameters()).dtype

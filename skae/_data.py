@@ -2,9 +2,11 @@
 
 skorch's default ``DataLoader`` collates every mini-batch from per-row
 ``Dataset.__getitem__`` calls, which on small tabular data costs more than the
-network itself (skorch issues #433 and #1100). Here a batch is one slice of a
-tensor that already lives on the training device, or, for scipy sparse input,
-one CSR row block densified on its own, so the full matrix is never densified.
+network itself (skorch issues #433 and #1100). Here a training batch is one
+slice of a scaled tensor that already lives on the training device, and an
+inference batch is one block of rows scaled on its own (in float64, then cast),
+so inference needs memory for a batch, not for all of ``X``. Scipy sparse input
+is densified one block of rows at a time, never as a whole.
 """
 
 import numpy as np
@@ -15,24 +17,40 @@ import torch
 class ArrayDataset(torch.utils.data.Dataset):
     """Rows of a dense array or CSR matrix, scaled and served as float32 batches.
 
+    Every block of rows is scaled in float64 and only then cast to ``dtype``,
+    so a large common offset (timestamps, sensor baselines) costs no precision.
+    A contiguous block (a slice, as inference and validation read rows) is
+    scaled on its own, so memory grows with the batch, not with ``X``; rows in
+    a shuffled order (training) are gathered from one copy of the whole
+    scaled array in ``dtype`` on the device, made once, block by block.
+
     Parameters
     ----------
     X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
-        The data. It is never modified: scaling writes to new tensors.
+        The data. It is never modified: scaling writes to new arrays.
     offset, scale : ndarray of shape (n_features,)
         Each row is served as ``(row - offset) / scale``.
     device : torch.device
         Where batches are made.
     dtype : torch.dtype, default=torch.float32
         Floating point type of the batches.
+
+    Raises
+    ------
+    ValueError
+        When a batch is made whose scaled values do not fit in ``dtype``.
     """
+
+    # Rows scaled at a time when the whole scaled copy is made.
+    _BLOCK_ROWS = 4096
 
     def __init__(self, X, offset, scale, device, dtype=torch.float32):
         self.X = X.tocsr() if sp.issparse(X) else X
-        self.offset = torch.as_tensor(offset, dtype=dtype, device=device)
-        self.scale = torch.as_tensor(scale, dtype=dtype, device=device)
+        self.offset = np.asarray(offset, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
         self.device = device
         self.dtype = dtype
+        self._numpy_dtype = torch.empty((), dtype=dtype).numpy().dtype
         self._dense = None
 
     def __len__(self):
@@ -41,28 +59,57 @@ class ArrayDataset(torch.utils.data.Dataset):
     def __getitem__(self, i):
         return self.batch(np.array([i]))[0]
 
+    def _scaled64(self, block):
+        """``block`` (rows of ``X``) scaled, as a float64 NumPy array."""
+        if sp.issparse(block):
+            block = block.toarray()
+        scaled = np.subtract(block, self.offset, dtype=np.float64)
+        scaled /= self.scale
+        return scaled
+
     def _scaled(self, block):
-        block = np.asarray(block, dtype=torch.empty((), dtype=self.dtype).numpy().dtype)
-        if not block.flags.writeable:  # torch warns on read-only memory
-            block = block.copy()
-        block = torch.from_numpy(block).to(self.device)
-        return (block - self.offset) / self.scale
+        """``block`` (rows of ``X``) scaled in float64, as a ``dtype`` tensor on the device."""
+        scaled = self._scaled64(block)
+        with np.errstate(over="ignore"):  # an overflow is reported below
+            cast = scaled.astype(self._numpy_dtype, copy=False)
+        if not np.isfinite(cast).all():
+            raise ValueError(
+                f"X has values of magnitude up to {np.abs(scaled).max():.3g} after "
+                f"scaling, which do not fit in {self._numpy_dtype}, the precision "
+                "the network computes in. Scale the input (scaling='standard' or "
+                "'minmax', or a scikit-learn scaler before the estimator)."
+            )
+        return torch.from_numpy(cast).to(self.device)
+
+    def _row_blocks(self):
+        """``(start, rows)`` of consecutive blocks of ``_BLOCK_ROWS`` rows of ``X``."""
+        for start in range(0, len(self), self._BLOCK_ROWS):
+            yield start, self.X[start:start + self._BLOCK_ROWS]
 
     def batch(self, rows):
         """Return the scaled rows ``rows`` (a slice or an index tensor/array)."""
+        if isinstance(rows, slice):
+            return self._scaled(self.X[rows])
         if sp.issparse(self.X):
             if isinstance(rows, torch.Tensor):
                 rows = rows.cpu().numpy()
-            return self._scaled(self.X[rows].toarray())
+            return self._scaled(self.X[rows])
         if self._dense is None:
-            # One float32 copy on the device, scaled once, sliced per batch.
-            self._dense = self._scaled(self.X)
+            # One copy on the device in ``dtype``, sliced per batch.
+            self._dense = torch.empty(self.X.shape, dtype=self.dtype, device=self.device)
+            for start, block in self._row_blocks():
+                self._dense[start:start + block.shape[0]] = self._scaled(block)
         return self._dense[rows]
+
+    def max_abs(self):
+        """The largest magnitude of a scaled value, in float64."""
+        if len(self) == 0:
+            return 0.0
+        return max(float(np.abs(self._scaled64(block)).max()) for _, block in self._row_blocks())
 
     def subset(self, rows):
         """A dataset of the rows ``rows`` only, scaled the same way."""
-        return ArrayDataset(self.X[rows], self.offset.cpu().numpy(),
-                            self.scale.cpu().numpy(), self.device, self.dtype)
+        return ArrayDataset(self.X[rows], self.offset, self.scale, self.device, self.dtype)
 
 
 class BatchIterator:

@@ -1,10 +1,19 @@
-"""Device resolution and RNG isolation, in one place for every estimator."""
-
-from contextlib import contextmanager
+"""Device resolution and seeding, in one place for every estimator."""
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+
+
+def available_devices():
+    """The device types this machine can train on, e.g. ``['cpu', 'cuda']``."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return devices
 
 
 def resolve_device(device):
@@ -14,7 +23,8 @@ def resolve_device(device):
     ----------
     device : str or torch.device
         ``'auto'`` picks ``'cuda'`` when CUDA is available and ``'cpu'``
-        otherwise; anything else is parsed by :class:`torch.device`.
+        otherwise; anything else is parsed by :class:`torch.device` and must
+        name a device type this machine has (see :func:`available_devices`).
 
     Returns
     -------
@@ -23,21 +33,31 @@ def resolve_device(device):
     Raises
     ------
     ValueError
-        If the string names no device or names CUDA on a machine without it.
+        If ``device`` names no device, a device type skae does not train on
+        (``'meta'``, ``'xpu'``, ...), or one this machine does not have.
     """
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    available = available_devices()
+    choices = ", ".join(repr(name) for name in ["auto", *available])
+    has = " and ".join(available)
     try:
         parsed = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
+    except (RuntimeError, TypeError, ValueError) as exc:
         raise ValueError(
-            f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or "
-            "'cuda:N'."
+            f"device={device!r} is not a device; this machine has {has}: use "
+            f"one of {choices}."
         ) from exc
-    if parsed.type == "cuda" and not torch.cuda.is_available():
+    if parsed.type not in available:
         raise ValueError(
-            f"device={device!r} was asked for, but CUDA is not available on "
-            "this machine; use device='auto' or 'cpu'."
+            f"device={device!r} is not available: this machine has {has}; use "
+            f"one of {choices}."
+        )
+    if parsed.type == "cuda" and parsed.index is not None \
+            and parsed.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} is not available: this machine has "
+            f"{torch.cuda.device_count()} CUDA device(s); use one of {choices}."
         )
     return str(parsed)
 
@@ -51,16 +71,3 @@ def draw_seed(random_state):
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1)[0] >> 1)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-@contextmanager
-def torch_seeded(seed):
-    """Run a block with torch's global generators seeded, restoring them after.
-
-    Network initialisation and dropout draw from torch's global generators;
-    forking them keeps fits repeatable without disturbing the caller.
-    """
-    cuda_devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=cuda_devices):
-        torch.manual_seed(seed)
-        yield

@@ -6,14 +6,18 @@ fast batching, callbacks for stopping rules -- so estimator variants subclass
 :class:`AutoencoderNet` and override a single hook.
 """
 
+import copy
 import math
+import weakref
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 
-from ._data import BatchIterator
+from ._data import ArrayDataset, BatchIterator
+from ._random import rand_like, randn_like, seeded_initialisation
 
 
 def _binary_cross_entropy(reconstruction, target, reduction):
@@ -100,12 +104,34 @@ def divergence_advice(learning_rate):
             "or use a smaller network.")
 
 
+def _check_trainable_magnitude(dataset):
+    """Raise a ValueError naming the data when its scaled values are too large.
+
+    Called once the loss stopped being finite: when the squared norm of a
+    scaled row can overflow float32, the data, not the learning rate, is
+    what made the loss infinite.
+    """
+    if not isinstance(dataset, ArrayDataset) or len(dataset) == 0:
+        return
+    largest = dataset.max_abs()
+    limit = math.sqrt(np.finfo(np.float32).max / dataset.X.shape[1])
+    if largest > limit:
+        raise ValueError(
+            f"X has values of magnitude up to {largest:.3g} after scaling; the "
+            "network trains in float32, where errors of that size overflow "
+            f"(the limit for {dataset.X.shape[1]} features is about {limit:.3g}). "
+            "Scale the input (scaling='standard' or 'minmax', or a scikit-learn "
+            "scaler before the estimator)."
+        )
+
+
 class DivergenceGuard(Callback):
     """Stop training with a clear error as soon as the epoch loss is not finite."""
 
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, "train_loss"]
         if not math.isfinite(loss):
+            _check_trainable_magnitude(kwargs.get("dataset_train"))
             epoch = len(net.history)
             raise TrainingDivergedError(
                 f"Training diverged at epoch {epoch}: the training loss is "
@@ -171,7 +197,8 @@ class AutoencoderNet(NeuralNet):
                  sparsity_target=0.1, sparsity_weight=0.0, activity_l1=0.0,
                  iterator_train=BatchIterator, iterator_valid=BatchIterator, **kwargs):
         kwargs.setdefault("iterator_train__shuffle", True)
-        kwargs.setdefault("torch_load_kwargs", {"weights_only": False})
+        # Loading parameters never runs code from the file.
+        kwargs.setdefault("torch_load_kwargs", {"weights_only": True})
         super().__init__(*args, iterator_train=iterator_train,
                          iterator_valid=iterator_valid, **kwargs)
         self.noise_std = noise_std
@@ -198,14 +225,58 @@ class AutoencoderNet(NeuralNet):
     def corrupt(self, X):
         """A noisy copy of the batch ``X`` (``X`` itself when there is no noise).
 
-        The noise comes from torch's global generator, which the estimators
-        fork and seed around ``fit``, so fits stay repeatable.
+        The noise comes from the fit's private generator (see
+        :mod:`skae._random`), so fits stay repeatable, in threads too, and
+        leave the global generators alone; outside a fit, from the global one.
         """
         if self.mask_probability:
-            X = X * (torch.rand_like(X) >= self.mask_probability)
+            X = X * (rand_like(X) >= self.mask_probability)
         if self.noise_std:
-            X = X + self.noise_std * torch.randn_like(X)
+            X = X + self.noise_std * randn_like(X)
         return X
+
+    def initialize_module(self):
+        # The initial weights come from torch.nn.init, which draws from the
+        # global generator: fork and seed it with the fit's seed, under a lock.
+        with seeded_initialisation():
+            return super().initialize_module()
+
+    def notify(self, method_name, **cb_kwargs):
+        # A callback that stops training (skorch's EarlyStopping) raises
+        # KeyboardInterrupt; tell that apart from an interrupt by the user.
+        getattr(self, method_name)(self, **cb_kwargs)
+        for _, callback in self.callbacks_:
+            try:
+                getattr(callback, method_name)(self, **cb_kwargs)
+            except _StopTraining:
+                raise
+            except KeyboardInterrupt as exc:
+                if isinstance(callback, EarlyStopping) and callback.misses_ >= callback.patience:
+                    raise _StopTraining from exc
+                raise
+
+    def fit_loop(self, X, y=None, *args, **kwargs):
+        # skorch's partial_fit swallows KeyboardInterrupt, its signal to stop
+        # training: let a stopping rule through, carry the user's past it.
+        try:
+            return super().fit_loop(X, y, *args, **kwargs)
+        except _StopTraining:
+            raise
+        except KeyboardInterrupt as exc:
+            raise _Interrupted from exc
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train the module further, as :meth:`skorch.NeuralNet.partial_fit`.
+
+        A stopping rule ends training as in skorch, but a ``KeyboardInterrupt``
+        (Ctrl-C, or one raised by a callback other than a stopping rule) is
+        raised again, without the end-of-training callbacks: training stops
+        and the caller learns it did.
+        """
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except _Interrupted as exc:
+            raise exc.__cause__ from None
 
     def train_step(self, batch, **fit_params):
         # Corrupt once per optimiser step (L-BFGS evaluates its closure
@@ -233,8 +304,129 @@ class AutoencoderNet(NeuralNet):
 
 
 
-class WarmupEarlyStopping(EarlyStopping):
-    """skorch's ``EarlyStopping`` that starts watching after ``warmup_epochs``.
+class _StopTraining(KeyboardInterrupt):
+    """A stopping rule ended training (what skorch swallows in ``partial_fit``)."""
+
+
+class _Interrupted(Exception):
+    """Carries a user's KeyboardInterrupt past skorch's ``partial_fit``."""
+
+
+class BestEpochEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` that keeps the weights of the strictly best epoch.
+
+    The stopping rule is skorch's: training stops after ``patience`` epochs
+    in a row that do not improve on the best score by ``threshold``. But
+    skorch keeps (``load_best``) the weights of the last epoch that improved
+    by ``threshold``; this keeps those of the epoch with the best score, so
+    the returned model is the best one trained. ``best_epoch_`` and
+    ``best_score_`` describe it.
+
+    Parameters
+    ----------
+    **kwargs
+        Passed to :class:`skorch.callbacks.EarlyStopping`.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.best_score_ = None
+
+    def on_epoch_end(self, net, **kwargs):
+        score = net.history[-1, self.monitor]
+        if self.best_score_ is None or (score < self.best_score_ if self.lower_is_better
+                                        else score > self.best_score_):
+            self.best_score_ = score
+            self.best_epoch_ = net.history[-1, "epoch"]
+            if self.load_best:
+                self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+        # The stopping rule: misses are epochs that improve by less than threshold.
+        if self._is_score_improved(score):
+            self.misses_ = 0
+            self.dynamic_threshold_ = self._calc_new_threshold(score)
+        else:
+            self.misses_ += 1
+        if self.misses_ == self.patience:
+            self._sink(f"Stopping since {self.monitor} has not improved in the last "
+                       f"{self.patience} epochs.", verbose=net.verbose)
+            raise _StopTraining
+
+
+def returned_epoch(net):
+    """The epoch (from 1) whose weights ``net``'s module holds after training.
+
+    That is the best epoch of a :class:`BestEpochEarlyStopping` that loads
+    the best weights and saw an epoch, else the last epoch.
+    """
+    for _, callback in net.callbacks_:
+        if (isinstance(callback, BestEpochEarlyStopping) and callback.load_best
+                and getattr(callback, "best_score_", None) is not None):
+            return callback.best_epoch_
+    return len(net.history)
+
+
+def named_callbacks(callbacks):
+    """User callbacks as ``(name, callback)`` pairs, deep-copied.
+
+    Parameters
+    ----------
+    callbacks : list or tuple or None
+        skorch callbacks, each a callback object or a ``(name, callback)``
+        pair, as skorch takes them. A plain callback is named after its
+        class, with a suffix when the name repeats.
+
+    Returns
+    -------
+    list of (str, Callback)
+    """
+    named, seen = [], {}
+    for item in copy.deepcopy(list(callbacks or ())):
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            name, callback = item
+        else:
+            callback = item
+            base = type(callback).__name__
+            seen[base] = seen.get(base, 0) + 1
+            name = base if seen[base] == 1 else f"{base}_{seen[base]}"
+        named.append((name, callback))
+    return named
+
+
+# Float64 inference copies of fitted CPU modules, dropped with their module,
+# each beside the version of the weights it was copied from.
+_FLOAT64_COPIES = weakref.WeakKeyDictionary()
+
+
+def _weights_version(module):
+    return tuple((tensor._version, tensor.data_ptr())
+                 for tensor in [*module.parameters(), *module.buffers()])
+
+
+def float64_copy(module):
+    """A float64 copy of ``module`` in eval mode, made again when its weights change.
+
+    The copy is rebuilt when any parameter or buffer of ``module`` was
+    changed in place (``optimizer.step``, ``load_state_dict``) or replaced
+    since it was made, so it never serves stale weights.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    torch.nn.Module
+    """
+    version = _weights_version(module)
+    cached = _FLOAT64_COPIES.get(module)
+    if cached is None or cached[0] != version:
+        cached = (version, copy.deepcopy(module).double().eval())
+        _FLOAT64_COPIES[module] = cached
+    return cached[1]
+
+
+class WarmupEarlyStopping(BestEpochEarlyStopping):
+    """:class:`BestEpochEarlyStopping` that starts watching after ``warmup_epochs``.
 
     While the KL weight of a VAE ramps up, its loss rises by design; counting
     those epochs as misses would stop training (or restore weights) before
@@ -245,7 +437,7 @@ class WarmupEarlyStopping(EarlyStopping):
     warmup_epochs : int, default=0
         Epochs ignored at the start of training.
     **kwargs
-        Passed to :class:`skorch.callbacks.EarlyStopping`.
+        Passed to :class:`BestEpochEarlyStopping`.
     """
 
     def __init__(self, *, warmup_epochs=0, **kwargs):

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._random import Dropout, randn_like
+
 ACTIVATIONS = {
     "identity": nn.Identity,
     "relu": nn.ReLU,
@@ -102,7 +104,7 @@ def dense_stack(sizes, activation, last_activation, *, dropout=0.0,
             layers.append(nn.BatchNorm1d(n_out))
         layers.append(ACTIVATIONS[act]())
         if hidden and dropout > 0:
-            layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout))
     return nn.Sequential(*layers)
 
 
@@ -272,7 +274,7 @@ class VariationalAutoencoder(nn.Module):
         mean, log_var = self.posterior(x)
         code = mean
         if self.training:
-            code = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+            code = mean + torch.exp(0.5 * log_var) * randn_like(mean)
         return self.decode(code), mean, log_var
 
 
