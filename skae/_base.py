@@ -287,13 +287,9 @@ class _BaseAutoencoder(BaseEstimator):
         self._set_fitted({**{name: value for name, value in vars(self).items()
                              if name in ("n_features_in_", "feature_names_in_")},
                           **fitted})
-        if budget_spent and self._stopping_rule_expected():
-            warnings.warn(
-                f"{type(self).__name__} stopped at max_steps={self.max_steps} "
-                "before the loss stopped improving; raise max_steps for a "
-                "better fit.",
-                ConvergenceWarning,
-            )
+        message = self._budget_warning(fitted) if budget_spent else None
+        if message:
+            warnings.warn(message, ConvergenceWarning)
         return self
 
     def _fitted_state(self):
@@ -339,7 +335,7 @@ class _BaseAutoencoder(BaseEstimator):
         n_components = self._resolved_n_components(n_features)
         offset, scale = _scaling_statistics(X, self.scaling)
         self._check_bce_range(X, offset, scale)
-        dataset = ArrayDataset(X, offset, scale, device)
+        dataset = ArrayDataset(self._training_rows(X, seed), offset, scale, device)
         train, valid = self._split(dataset, seed)
         if network.needs_two_rows and len(train) < 2:
             raise ValueError(
@@ -351,8 +347,8 @@ class _BaseAutoencoder(BaseEstimator):
                                               merge_single=network.needs_two_rows))
 
         with torch_seeded(seed):  # initial weights: the global generator, forked and locked
-            module = objective.build_module(network, n_features, n_components, params,
-                                            self._resolved_output_activation())
+            module, code_width = self._build_module(objective, network, n_features,
+                                                    n_components, params, seed)
         with fit_random_state(seed):  # all later draws: generators private to this fit
             net = objective.net_class(
                 module=module,
@@ -375,7 +371,16 @@ class _BaseAutoencoder(BaseEstimator):
             self._check_not_diverged(X, seed, fitted)
         history, budget_spent = self._history_attributes(net)
         return {**fitted, **history,
-                **objective.fitted_attributes(net, seed, n_components)}, budget_spent
+                **objective.fitted_attributes(net, seed, code_width)}, budget_spent
+
+    def _training_rows(self, X, seed):
+        """The rows of validated ``X`` the network trains on (a subclass may subsample)."""
+        return X
+
+    def _build_module(self, objective, network, n_features, n_components, params, seed):
+        """The torch module to train, and the widest code it has."""
+        return (objective.build_module(network, n_features, n_components, params,
+                                       self._resolved_output_activation()), n_components)
 
     def _pretrain(self, module, dataset, seed, device, network):
         """Greedy layer-wise pre-training of the initialised ``module``.
@@ -451,14 +456,16 @@ class _BaseAutoencoder(BaseEstimator):
             fitted["best_validation_score_"] = scores[returned_epoch(net) - 1]
         return fitted, fitted["n_steps_"] >= self.max_steps
 
-    def _stopping_rule_expected(self):
-        """Whether a stopping rule, not ``max_steps``, is meant to end training.
+    def _budget_warning(self, fitted):
+        """The ``ConvergenceWarning`` message of a fit that used all of ``max_steps``.
 
-        When it is, exhausting ``max_steps`` means training stopped short and
-        ``fit`` warns; an estimator whose ``max_steps`` is a deliberate
-        training budget says otherwise.
+        Here a stopping rule is meant to end training, so reaching the budget
+        means training stopped short; an estimator whose ``max_steps`` is a
+        deliberate budget judges the fitted attributes ``fitted`` instead, and
+        returns ``None`` when there is nothing to warn about.
         """
-        return True
+        return (f"{type(self).__name__} stopped at max_steps={self.max_steps} "
+                "before the loss stopped improving; raise max_steps for a better fit.")
 
     # ------------------------------------------------------------ inference
     def _map_batches(self, X, fn, scaled=True, fitted=None):
@@ -507,6 +514,8 @@ class _BaseAutoencoder(BaseEstimator):
 
         def errors(module, Xb):
             entry_errors = criterion.elementwise(module(Xb)[0], Xb)
+            if entry_errors.ndim == 3:  # an ensemble's members: their mean
+                entry_errors = entry_errors.mean(dim=0)
             return entry_errors if per_feature else entry_errors.mean(dim=1)
 
         return self._map_batches(X, errors, fitted=fitted).astype(np.float64)

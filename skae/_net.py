@@ -17,6 +17,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 
 from ._data import ArrayDataset, BatchIterator
+from ._ensembles import trimmed_mean
 from ._random import rand_like, randn_like, seeded_initialisation
 
 
@@ -48,11 +49,17 @@ class ReconstructionLoss(torch.nn.Module):
         self.loss = loss
 
     def elementwise(self, reconstruction, target):
-        """The error of every entry, shape ``(n_samples, n_features)``."""
-        return _LOSSES[self.loss](reconstruction, target, reduction="none")
+        """The error of every entry, in the shape of ``reconstruction``.
+
+        ``(n_samples, n_features)``, or ``(n_members, n_samples, n_features)``
+        for the reconstructions of an ensemble of the same target rows.
+        """
+        return _LOSSES[self.loss](reconstruction, target.expand_as(reconstruction),
+                                  reduction="none")
 
     def forward(self, reconstruction, target):
-        return _LOSSES[self.loss](reconstruction, target, reduction="mean")
+        return _LOSSES[self.loss](reconstruction, target.expand_as(reconstruction),
+                                  reduction="mean")
 
 
 # Each loss read as a likelihood: -log p(x | x_hat) = factor * loss + log Z per
@@ -83,7 +90,7 @@ def negative_log_likelihood(criterion, reconstruction, target):
     """
     factor, log_normaliser = _LIKELIHOODS[criterion.loss]
     entries = criterion.elementwise(reconstruction, target)
-    return factor * entries.sum(dim=1) + entries.shape[1] * log_normaliser
+    return factor * entries.sum(dim=-1) + entries.shape[-1] * log_normaliser
 
 
 def kl_divergence(mean, log_var):
@@ -91,7 +98,7 @@ def kl_divergence(mean, log_var):
 
     ``-1/2 sum(1 + log_var - exp(log_var) - mean^2)`` over the code dimensions.
     """
-    return 0.5 * (torch.exp(log_var) + mean ** 2 - 1.0 - log_var).sum(dim=1)
+    return 0.5 * (torch.exp(log_var) + mean ** 2 - 1.0 - log_var).sum(dim=-1)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -189,12 +196,17 @@ class AutoencoderNet(NeuralNet):
         Weight of the KL-divergence sparsity penalty, summed over coding units.
     activity_l1 : float, default=0.0
         Weight of the L1 penalty on the code (sum over units, mean over rows).
+    trim_fraction : float in [0, 1), default=0.0
+        Share of the rows of every training batch, those with the largest
+        loss, left out of the loss (for an ensemble, separately for each
+        member): a robust loss for training data that holds outliers.
     *args, **kwargs
         As for :class:`skorch.NeuralNet`.
     """
 
     def __init__(self, *args, noise_std=0.0, mask_probability=0.0,
                  sparsity_target=0.1, sparsity_weight=0.0, activity_l1=0.0,
+                 trim_fraction=0.0,
                  iterator_train=BatchIterator, iterator_valid=BatchIterator, **kwargs):
         kwargs.setdefault("iterator_train__shuffle", True)
         # Loading parameters never runs code from the file.
@@ -206,6 +218,7 @@ class AutoencoderNet(NeuralNet):
         self.sparsity_target = sparsity_target
         self.sparsity_weight = sparsity_weight
         self.activity_l1 = activity_l1
+        self.trim_fraction = trim_fraction
 
     @property
     def _default_callbacks(self):
@@ -296,8 +309,22 @@ class AutoencoderNet(NeuralNet):
             penalty = penalty + self.activity_l1 * code.abs().sum(dim=1).mean()
         return penalty
 
+    def mean_row_loss(self, row_losses, training):
+        """The batch loss from the loss of every row (the last axis).
+
+        In training, the worst ``trim_fraction`` of the rows of each member
+        are left out; validation losses are plain means.
+        """
+        if training and self.trim_fraction:
+            return trimmed_mean(row_losses, self.trim_fraction).mean()
+        return row_losses.mean()
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = self.criterion_(y_pred[0], y_true)
+        if self.trim_fraction:
+            loss = self.mean_row_loss(
+                self.criterion_.elementwise(y_pred[0], y_true).mean(dim=-1), training)
+        else:  # the plain path: one fused op
+            loss = self.criterion_(y_pred[0], y_true)
         if self.sparsity_weight or self.activity_l1:  # no extra ops on the plain path
             loss = loss + self.code_penalty(y_pred[1])
         return loss
@@ -503,4 +530,4 @@ class VAENet(AutoencoderNet):
             parts = torch.stack([nll.mean(), kl.mean()]).detach().tolist()
             self.history.record_batch(f"{prefix}_reconstruction", parts[0])
             self.history.record_batch(f"{prefix}_kl", parts[1])
-        return (nll + self.beta * self.kl_weight * kl).mean()
+        return self.mean_row_loss(nll + self.beta * self.kl_weight * kl, training)

@@ -41,15 +41,20 @@ ACTIVATIONS = {
 _HE_INIT = {"relu", "leaky_relu", "elu", "selu", "gelu"}
 
 
+def init_weight_(weight, activation):
+    """Initialise a weight of shape ``(n_out, n_in, ...)`` for the activation after it."""
+    if activation in _HE_INIT:
+        nn.init.kaiming_uniform_(weight, nonlinearity="relu")
+    else:
+        nn.init.xavier_uniform_(weight)
+
+
 def init_linear(layer, activation):
     """Initialise a linear or convolution layer for the activation after it.
 
     Returns the layer, so that it can be initialised where it is built.
     """
-    if activation in _HE_INIT:
-        nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
-    else:
-        nn.init.xavier_uniform_(layer.weight)
+    init_weight_(layer.weight, activation)
     nn.init.zeros_(layer.bias)
     return layer
 

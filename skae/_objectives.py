@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 
+from ._ensembles import ModuleEnsemble
 from ._net import (
     AutoencoderNet,
     VAENet,
@@ -63,13 +64,24 @@ class Reconstruction:
     def build_module(self, network, n_features, n_components, params, output_activation):
         """The torch module that ``network`` builds for this objective."""
         return network.build(n_features, n_components,
-                             code_activation=params["code_activation"],
+                             code_activation=params.get("code_activation", "identity"),
                              output_activation=output_activation)
+
+    def build_ensemble(self, network, n_features, members, params, output_activation):
+        """An ensemble module of ``network`` for this objective.
+
+        ``members`` lists each member's code width and hidden-width factor
+        (see :meth:`skae.networks.BaseNetwork.build_ensemble`).
+        """
+        return network.build_ensemble(
+            n_features, members, code_activation=params.get("code_activation", "identity"),
+            output_activation=output_activation)
 
     def net_params(self, params):
         """Extra keyword arguments of :attr:`net_class`."""
-        return {name: params[name]
-                for name in ("sparsity_target", "sparsity_weight", "activity_l1")}
+        return {name: params[name] for name in ("sparsity_target", "sparsity_weight",
+                                                "activity_l1", "trim_fraction")
+                if name in params}
 
     def callbacks(self, callbacks, params):
         """The ``(name, callback)`` list the net trains with."""
@@ -90,9 +102,9 @@ class Reconstruction:
 
         Returns
         -------
-        torch.Tensor of shape (n_rows,)
+        torch.Tensor of shape (n_rows,), or (n_members, n_rows) for an ensemble
         """
-        return -criterion.elementwise(module(Xb)[0], Xb).mean(dim=1)
+        return -criterion.elementwise(module(Xb)[0], Xb).mean(dim=-1)
 
     def score_shift(self, loss, input_scale):
         """A constant added to every score (see :meth:`ELBO.score_shift`)."""
@@ -139,8 +151,15 @@ class ELBO(Reconstruction):
         return network.build_variational(n_features, n_components,
                                          output_activation=output_activation)
 
+    def build_ensemble(self, network, n_features, members, params, output_activation):
+        return ModuleEnsemble([self.build_module(network, n_features, n_components, params,
+                                                 output_activation)
+                               for n_components, _ in members],
+                              [n_components for n_components, _ in members])
+
     def net_params(self, params):
-        return {"beta": params["beta"], "kl_warmup_epochs": params["kl_warmup_epochs"]}
+        return {"beta": params["beta"], "kl_warmup_epochs": params["kl_warmup_epochs"],
+                "trim_fraction": params.get("trim_fraction", 0.0)}
 
     def callbacks(self, callbacks, params):
         # While the KL weight ramps up the loss rises by design: stopping
@@ -156,10 +175,14 @@ class ELBO(Reconstruction):
 
         The expectation over the posterior is a Monte Carlo average over the
         fixed antithetic standard normal ``draws`` of :meth:`fitted_attributes`.
+        The members of an ensemble are scored one after another.
         """
+        if isinstance(module, ModuleEnsemble):
+            return torch.stack([self.batch_scores(member, criterion, Xb, draws)
+                                for member in module.members])
         mean, log_var = module.posterior(Xb)
         std = torch.exp(0.5 * log_var)
-        noise = torch.as_tensor(draws, dtype=Xb.dtype, device=Xb.device)
+        noise = torch.as_tensor(draws[:, :mean.shape[-1]], dtype=Xb.dtype, device=Xb.device)
         nll = sum(negative_log_likelihood(criterion, module.decode(mean + std * eps), Xb)
                   for eps in noise) / len(noise)
         return -(nll + kl_divergence(mean, log_var))

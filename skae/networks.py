@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._ensembles import DenseEnsemble, ModuleEnsemble
 from ._networks import (
     ACTIVATIONS,
     ConvAutoencoder,
@@ -105,6 +106,34 @@ class BaseNetwork(BaseEstimator):
             f"The variational autoencoder supports network=DenseNetwork(...) only, "
             f"got {type(self).__name__}."
         )
+
+    def build_ensemble(self, n_features, members, *, code_activation, output_activation):
+        """Build an ensemble of autoencoders trained and scored as one module.
+
+        Here the members are built by :meth:`build` and run one after
+        another (:class:`~skae._ensembles.ModuleEnsemble`); a network whose
+        members can share stacked weights overrides this.
+
+        Parameters
+        ----------
+        n_features : int
+            Width of each input row.
+        members : sequence of (int, float)
+            Per member, its code width and a factor in (0, 1] for the widths
+            of its hidden layers (used by networks that can vary them).
+        code_activation, output_activation : str
+            As for :meth:`build`.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            Maps ``(batch, n_features)`` to outputs stacked over the members.
+        """
+        return ModuleEnsemble([self.build(n_features, n_components,
+                                          code_activation=code_activation,
+                                          output_activation=output_activation)
+                               for n_components, _ in members],
+                              [n_components for n_components, _ in members])
 
     def _checked_input_shape(self, n_features, axes):
         """``input_shape`` as a tuple, checked against ``axes`` and ``n_features``."""
@@ -207,6 +236,17 @@ class DenseNetwork(BaseNetwork):
         return DenseAutoencoder(n_features, n_components, code_activation=code_activation,
                                 output_activation=output_activation,
                                 **self._validated()._hidden())
+
+    def build_ensemble(self, n_features, members, *, code_activation, output_activation):
+        """Stacked members (:class:`~skae._ensembles.DenseEnsemble`): member ``m``
+        has the code width ``members[m][0]`` and hidden layers
+        ``members[m][1]`` times as wide as ``hidden_layer_sizes`` (at least 1)."""
+        hidden = self._validated()._hidden()
+        sizes = hidden.pop("hidden_layer_sizes")
+        member_sizes = [(*(max(1, round(width * factor)) for width in sizes), n_components)
+                        for n_components, factor in members]
+        return DenseEnsemble(n_features, member_sizes, code_activation=code_activation,
+                             output_activation=output_activation, **hidden)
 
     def build_variational(self, n_features, n_components, *, output_activation):
         return VariationalAutoencoder(n_features, n_components,

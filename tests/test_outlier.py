@@ -134,11 +134,14 @@ def test_bad_backbone_is_rejected(data, backbone):
 
 
 def test_backbone_selects_the_network(fitted, vae_fitted):
-    from skae._networks import DenseAutoencoder, VariationalAutoencoder
+    from skae._ensembles import DenseEnsemble, ModuleEnsemble
+    from skae._networks import VariationalAutoencoder
 
-    assert isinstance(fitted.net_.module_, DenseAutoencoder)
+    assert isinstance(fitted.net_.module_, DenseEnsemble)
+    assert fitted.net_.module_.n_members == 8
     assert fitted.get_params()["backbone"] == "autoencoder"
-    assert isinstance(vae_fitted.net_.module_, VariationalAutoencoder)
+    assert isinstance(vae_fitted.net_.module_, ModuleEnsemble)
+    assert all(isinstance(m, VariationalAutoencoder) for m in vae_fitted.net_.module_.members)
     assert not hasattr(fitted, "kl_loss_curve_")
     assert len(vae_fitted.kl_loss_curve_) == vae_fitted.n_iter_
 
@@ -161,14 +164,18 @@ def test_vae_backbone_finds_injected_outliers(data, vae_fitted):
     assert roc_auc_score(y_new, -vae_fitted.score_samples(X_new)) > 0.9
 
 
-def test_vae_backbone_score_is_the_elbo_of_the_vae_transformer(data, vae_fitted):
-    # Same parameters, same seed: the same network, and score_samples is
-    # VAETransformer's ELBO (one implementation serves both).
+def test_vae_backbone_score_is_the_elbo_of_the_vae_transformer(data):
+    # One member, no trimming: the VAETransformer's network and its ELBO (one
+    # implementation serves both), divided by the spread of the training scores.
+    X = data[0]
+    detector = AutoencoderOutlierDetector(**VAE, n_estimators=1, trim_fraction=0.0).fit(X)
     shared = VAETransformer().get_params(deep=False)
-    params = {k: v for k, v in vae_fitted.get_params(deep=False).items() if k in shared}
-    vae = VAETransformer(**params).fit(data[0])
-    np.testing.assert_array_equal(vae_fitted.score_samples(data[0]), vae.score_samples(data[0]))
-    assert vae_fitted.kl_loss_curve_ == vae.kl_loss_curve_
+    params = {k: v for k, v in detector.get_params(deep=False).items() if k in shared}
+    elbo = VAETransformer(**params).fit(X).score_samples(X)
+    np.testing.assert_allclose(detector.score_samples(X) * detector.member_scale_[0], elbo,
+                               rtol=1e-6)
+    q1, q3 = np.percentile(elbo, [25, 75])
+    np.testing.assert_allclose(detector.member_scale_, [q3 - q1], rtol=1e-6)
 
 
 def test_vae_backbone_threshold_rules(data):
@@ -202,9 +209,6 @@ def test_bad_vae_parameters_are_rejected(data, params, backbone):
 
 @pytest.mark.parametrize("params, match", [
     ({"optimizer": "lbfgs"}, "lbfgs"),
-    ({"pretrain_epochs": 1}, "pretrain"),
-    ({"code_activation": "sigmoid"}, "code_activation"),
-    ({"activity_l1": 1e-3}, "activity_l1"),
     ({"network": ConvNetwork(input_shape=(1, 3, 4))}, "DenseNetwork"),
 ])
 def test_vae_backbone_rejects_deterministic_only_options(data, params, match):
@@ -213,42 +217,115 @@ def test_vae_backbone_rejects_deterministic_only_options(data, params, match):
 
 
 # ------------------------------------------------------ convergence warning
-def test_training_budget_reached_is_not_a_convergence_warning(data):
-    X = data[0][:100]
-    params = {**FAST, "max_steps": 5}
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        # 100 rows in batches of 64: the third pass is cut after one step.
+def test_training_budget_reached_warns_only_when_the_loss_has_not_settled(data):
+    X = data[0][:300]
+    params = {**FAST, "max_steps": 7}
+    # 300 rows in batches of 64: the second pass is cut after two steps;
+    # seven steps are too few to judge, and 40 leave the loss falling fast.
+    with pytest.warns(ConvergenceWarning, match="too few"):
         detector = AutoencoderOutlierDetector(**params).fit(X)
-        assert (detector.n_iter_, detector.n_steps_, len(detector.loss_curve_)) == (3, 5, 3)
-        assert AutoencoderOutlierDetector(**params, backbone="vae").fit(X).n_steps_ == 5
-    # A stopping rule that did not end training still warns, as in the
-    # transformers.
-    with pytest.warns(ConvergenceWarning, match="max_steps=5"):
+    assert (detector.n_iter_, detector.n_steps_, len(detector.loss_curve_)) == (2, 7, 2)
+    with pytest.warns(ConvergenceWarning, match="still fell"):
+        AutoencoderOutlierDetector(**{**params, "max_steps": 40}).fit(X)
+    # The default budget on a 300-row table: it warns exactly when the loss
+    # has not settled, whether it ended at the budget or by the stopping rule.
+    for X_small in (X, data[0][100:400] + 0.3 * np.random.RandomState(1).normal(
+            size=(300, X.shape[1])) * data[0].std(axis=0)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            fit = AutoencoderOutlierDetector(random_state=0).fit(X_small)
+        assert fit.n_steps_ <= 500
+        losses = [b["train_loss"] for epoch in fit.net_.history[:, "batches"] for b in epoch]
+        window = len(losses) // 5
+        last = np.mean(losses[-window:])
+        settled = np.mean(losses[-2 * window:-window]) - last <= 0.05 * abs(last)
+        warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        assert warned == (not settled or fit.n_steps_ < 20)
+    # A stopping rule that did not end training warns, as in the transformers.
+    with pytest.warns(ConvergenceWarning, match="max_steps=7"):
         AutoencoderOutlierDetector(**params, early_stopping=True).fit(X)
-    with pytest.warns(ConvergenceWarning, match="max_steps=5"):
+    with pytest.warns(ConvergenceWarning, match="max_steps=7"):
         AutoencoderTransformer(**{k: v for k, v in params.items() if k != "n_components"}).fit(X)
 
 
 def test_defaults_differ_from_the_transformer_where_tuned():
-    params = AutoencoderOutlierDetector().get_params()
-    assert set(AutoencoderTransformer().get_params()) < set(params)
+    params = AutoencoderOutlierDetector().get_params(deep=False)
     assert params["contamination"] == "auto" and params["backbone"] == "autoencoder"
-    assert (params["loss"], params["scaling"], params["max_steps"]) == ("mae", "minmax", 200)
-    assert params["n_components"] == "auto" and params["network"] == "auto"
+    assert (params["n_estimators"], params["max_samples"], params["trim_fraction"]) == (
+        8, "auto", 0.2)
+    assert (params["loss"], params["scaling"], params["max_steps"]) == ("mae", "minmax", 500)
+    assert params["n_components"] == "auto" and params["network"] == "dense"
     assert AutoencoderTransformer().get_params()["loss"] == "mse"
     assert clone(AutoencoderOutlierDetector(contamination=0.1)).contamination == 0.1
 
 
-@pytest.mark.parametrize("n_features, width", [(3, 1), (6, 1), (12, 3), (35, 8), (200, 8)])
-def test_auto_code_width_follows_the_number_of_features(n_features, width):
+@pytest.mark.parametrize("n_features, width, members",
+                         [(3, 1, [1] * 7 + [2]), (12, 3, [2, 2, 2, 3, 3, 4, 4, 4]),
+                          (35, 8, [4, 5, 6, 7, 9, 10, 11, 12]), (200, 8, None)])
+def test_auto_code_widths_follow_the_number_of_features(n_features, width, members):
     X = np.random.RandomState(0).normal(size=(40, n_features))
     detector = AutoencoderOutlierDetector(**{**FAST, "n_components": "auto", "max_steps": 1})
     detector.fit(X)
     assert detector.n_components_ == width
-    assert detector.net_.module_.encode(torch.zeros(1, n_features)).shape == (1, width)
-    explicit = AutoencoderOutlierDetector(**{**FAST, "n_components": 5, "max_steps": 1}).fit(X)
-    assert explicit.n_components_ == 5
+    if members is not None:
+        assert sorted(detector.member_n_components_) == members
+    codes = detector.net_.module_.encode(torch.zeros(1, n_features))
+    assert codes.shape == (8, 1, max(detector.member_n_components_))
+    explicit = AutoencoderOutlierDetector(**{**FAST, "n_components": 5, "max_steps": 1,
+                                            "n_estimators": 1}).fit(X)
+    assert explicit.n_components_ == 5 and explicit.member_n_components_ == [5]
+
+
+# ------------------------------------------------------------ the ensemble
+def test_members_are_scaled_by_their_training_spread(data, fitted):
+    X = data[0]
+    members = fitted._member_scores(X, vars(fitted))
+    assert members.shape == (len(X), 8)
+    q1, q3 = np.percentile(members, [25, 75], axis=0)
+    np.testing.assert_allclose(fitted.member_scale_, q3 - q1)
+    np.testing.assert_allclose(fitted.score_samples(X), (members / (q3 - q1)).mean(axis=1))
+    # The members differ (widths, codes and seeds), so they disagree.
+    assert np.corrcoef(members.T).min() < 0.999
+
+
+@pytest.mark.parametrize("n_estimators", [1, 3])
+def test_n_estimators_sets_the_members(data, n_estimators):
+    X = data[0]
+    detector = AutoencoderOutlierDetector(**{**FAST, "n_estimators": n_estimators}).fit(X)
+    assert detector.net_.module_.n_members == n_estimators
+    assert detector.member_scale_.shape == (n_estimators,)
+    assert roc_auc_score(data[1], -detector.score_samples(X)) > 0.9
+
+
+@pytest.mark.parametrize("max_samples, n_rows", [("auto", 400), (100, 100), (1000, 400),
+                                                 (0.5, 200)])
+def test_max_samples_bounds_the_training_rows(data, max_samples, n_rows):
+    X = data[0]
+    detector = AutoencoderOutlierDetector(**{**FAST, "max_samples": max_samples,
+                                             "max_steps": 12}).fit(X)
+    # Passes of ceil(n_rows / 64) steps each until the budget of 12 steps.
+    assert detector.n_iter_ == -(-12 // -(-n_rows // 64))
+    # The scale and the threshold still come from every row.
+    assert abs((detector.score_samples(X) < detector.offset_).mean() - 0.16) < 0.1
+
+
+def test_trimming_keeps_the_outliers_out_of_the_loss(data):
+    X, y = data
+    trimmed = AutoencoderOutlierDetector(**FAST).fit(X)
+    plain = AutoencoderOutlierDetector(**{**FAST, "trim_fraction": 0.0}).fit(X)
+    gap = [(lambda e: e[y == 1].mean() / e[y == 0].mean())(-d.score_samples(X))
+           for d in (trimmed, plain)]
+    assert gap[0] > gap[1]
+
+
+@pytest.mark.parametrize("params", [{"n_estimators": 0}, {"n_estimators": 1.5},
+                                    {"max_samples": 0}, {"max_samples": 1.5},
+                                    {"max_samples": "all"}, {"trim_fraction": 0.5},
+                                    {"trim_fraction": -0.1}])
+def test_bad_ensemble_parameters_are_rejected(data, params):
+    name = next(iter(params))
+    with pytest.raises(ValueError, match=name):
+        AutoencoderOutlierDetector(**{**FAST, **params}).fit(data[0])
 
 
 @pytest.mark.parametrize("n_components", ["Auto", "half", 0, 1.5, None])
@@ -339,6 +416,7 @@ def test_detector_runs_the_network_named_by_network():
     X = np.sin(np.linspace(0, 6, 12))[None, :] + 0.05 * rng.normal(size=(120, 12))
     X[0] += 2.0 * rng.normal(size=12)
     detector = AutoencoderOutlierDetector(network=LSTMNetwork(input_shape=(6, 2), hidden_sizes=8),
-                                          n_components=2, max_steps=3, random_state=0).fit(X)
-    assert type(detector.net_.module_).__name__ == "LSTMAutoencoder"
+                                          n_components=2, n_estimators=2, max_steps=3,
+                                          random_state=0).fit(X)
+    assert [type(m).__name__ for m in detector.net_.module_.members] == ["LSTMAutoencoder"] * 2
     assert detector.score_samples(X).argmin() == 0
