@@ -31,8 +31,8 @@ from sklearn.model_selection import train_test_split
 import skae
 from skae import AutoencoderTransformer, DenseNetwork
 
-from ._output import add_out_argument
 from ._budget import steps_for_epochs
+from ._output import add_out_argument
 from ._timing import timed_fit
 
 CODE_SIZES = (2, 8, 16, 32)

@@ -79,8 +79,14 @@ from skae import AutoencoderOutlierDetector
 
 from ._output import add_out_argument
 from ._timing import timed_fit_score
-from .datasets import (ADBENCH_TABLES, ODDS_TABLES, load_adbench, load_ecg5000,
-                       load_idx_images, load_odds)
+from .datasets import (
+    ADBENCH_TABLES,
+    ODDS_TABLES,
+    load_adbench,
+    load_ecg5000,
+    load_idx_images,
+    load_odds,
+)
 
 SUITES = {"odds": ODDS_TABLES, "adbench": ADBENCH_TABLES, "extra": ("ecg5000", "mnist5")}
 DATASETS = tuple(name for tables in SUITES.values() for name in tables)
@@ -154,7 +160,7 @@ class PyODScores:
 
 def pyod_available():
     try:
-        import pyod.models.auto_encoder  # noqa: F401
+        import pyod.models.auto_encoder
         import pyod.models.knn  # noqa: F401
     except ImportError:
         return False
@@ -197,7 +203,7 @@ def warm_up(methods, params=None):
     for method in methods:
         try:
             timed_fit_score(make_method(method, 0, params), X, X)
-        except Exception:  # noqa: BLE001 -- the timed runs record any real failure
+        except Exception:  # noqa: BLE001, S110 -- the timed runs record any real failure
             pass
 
 

@@ -195,7 +195,8 @@ class _BaseAutoencoder(BaseEstimator):
     def _resolved_n_components(self, n_features):
         """The code width for ``n_features`` inputs (a subclass may derive it)."""
         if isinstance(self.n_components, bool):  # bool is an Integral
-            raise ValueError(f"n_components must be a positive integer, "
+            # A ValueError, as scikit-learn's InvalidParameterError is.
+            raise ValueError(f"n_components must be a positive integer, "  # noqa: TRY004
                              f"got {self.n_components!r}.")
         return self.n_components
 

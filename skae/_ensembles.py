@@ -12,6 +12,7 @@ networks that cannot be stacked.
 Nothing here imports scikit-learn.
 """
 
+import itertools
 import math
 
 import torch
@@ -106,7 +107,7 @@ class DenseEnsemble(nn.Module):
                             else output_activation if i == n_layers - 1 else activation
                             for i in range(n_layers)]
         self.weights = nn.ParameterList()
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             if tied_weights and i > self.code_layer:
                 continue
             weight = torch.empty(n_members, n_in, n_out)

@@ -7,13 +7,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import CPU, dense
 from numpydoc.docscrape import NumpyDocString
-from skorch.callbacks import Callback
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import make_constraint
+from skorch.callbacks import Callback
 
-from conftest import CPU, dense
-from skae._docstrings import fill_doc
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
@@ -23,6 +22,7 @@ from skae import (
     TrainingDivergedError,
     VAETransformer,
 )
+from skae._docstrings import fill_doc
 
 ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector]
 NETWORKS = [DenseNetwork, ConvNetwork, LSTMNetwork]

@@ -1,9 +1,9 @@
 """scikit-learn's estimator checks on every public estimator."""
 
 import pytest
+from conftest import CPU, dense
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from conftest import CPU, dense
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,

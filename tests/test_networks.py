@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from conftest import CPU
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
-from conftest import CPU
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,

@@ -10,6 +10,7 @@ import copy
 import pickle
 import threading
 import tracemalloc
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -82,7 +83,7 @@ class InterruptAt(Callback):
 class CountFits(Callback):
     """Count the trainings that begin, in a list shared by all copies."""
 
-    started = []
+    started: ClassVar[list] = []
 
     def on_train_begin(self, net, **kwargs):
         self.started.append(1)
@@ -165,9 +166,9 @@ class Lockstep(Callback):
 
 
 RANDOM_CONFIGS = {
-    "denoising+dropout": dict(estimator=AutoencoderTransformer, dropout=0.3,
-                              noise_std=0.3, mask_probability=0.2),
-    "vae+dropout": dict(estimator=VAETransformer, dropout=0.3, noise_std=0.3),
+    "denoising+dropout": {"estimator": AutoencoderTransformer, "dropout": 0.3,
+                          "noise_std": 0.3, "mask_probability": 0.2},
+    "vae+dropout": {"estimator": VAETransformer, "dropout": 0.3, "noise_std": 0.3},
 }
 
 
@@ -250,7 +251,7 @@ class RecordWeights(Callback):
     """Keep the module's weights at the end of every epoch's training, by epoch
     (from 1), in a dict shared by all copies."""
 
-    weights = {}
+    weights: ClassVar[dict] = {}
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         if training:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from conftest import CPU, dense, steps
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -25,7 +26,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback, LRScheduler
 
 import skae._base
-from conftest import CPU, dense, steps
 from skae import AutoencoderTransformer, DenseNetwork, TrainingDivergedError
 
 # 60 rows in batches of 16: 4 steps per epoch.

@@ -7,13 +7,13 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import CPU, dense, steps
 from scipy import integrate, stats
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 
-from conftest import CPU, dense, steps
 from skae import AutoencoderTransformer, ConvNetwork, VAETransformer
 from skae._net import ReconstructionLoss, VAENet, kl_divergence, negative_log_likelihood
 from skae._networks import TiedLinear, VariationalAutoencoder

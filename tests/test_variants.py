@@ -4,13 +4,13 @@ denoising, sparsity, dropout and batch normalisation, and the optimisers."""
 import numpy as np
 import pytest
 import torch
+from conftest import CPU, dense, steps
 from scipy.linalg import subspace_angles
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import InvalidParameterError
 
 import skae._base
-from conftest import CPU, dense, steps
 from skae import AutoencoderTransformer, DenseNetwork
 from skae._data import ArrayDataset, BatchIterator
 from skae._net import AutoencoderNet, ReconstructionLoss
