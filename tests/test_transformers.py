@@ -14,7 +14,7 @@ from conftest import CPU, dense, steps
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.datasets import load_digits, make_blobs
+from sklearn.datasets import load_breast_cancer, load_digits, make_blobs
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -544,3 +544,21 @@ def test_beats_pca_on_digits_with_eight_components(seed):
                                 random_state=seed).fit(X_train)
     ae_error = np.mean((ae.inverse_transform(ae.transform(X_test)) - X_test) ** 2)
     assert ae_error < 0.95 * pca_error
+
+
+@pytest.mark.parametrize("dataset", ["digits", "breast_cancer"])
+@pytest.mark.parametrize("n_components", [2, 8])
+def test_defaults_reconstruct_better_than_standardised_pca(dataset, n_components):
+    # Issue 10: with its default budget and stopping rule the autoencoder
+    # converges on small tables (398 training rows of breast cancer are four
+    # steps per epoch) and beats StandardScaler + PCA in standardised units.
+    loader = {"digits": load_digits, "breast_cancer": load_breast_cancer}[dataset]
+    X_train, X_test = train_test_split(loader().data, test_size=0.3, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    Z_test = scaler.transform(X_test)
+    pca = PCA(n_components).fit(scaler.transform(X_train))
+    pca_error = np.mean((pca.inverse_transform(pca.transform(Z_test)) - Z_test) ** 2)
+    ae = AutoencoderTransformer(n_components=n_components, device="cpu",
+                                random_state=0).fit(X_train)
+    reconstructed = scaler.transform(ae.inverse_transform(ae.transform(X_test)))
+    assert np.mean((reconstructed - Z_test) ** 2) < pca_error
