@@ -122,8 +122,7 @@ def load_odds(name, data_dir=None):
     X : ndarray of shape (n_samples, n_features), float32
     y : ndarray of shape (n_samples,), int64
     """
-    with np.load(_require(data_dir, "odds", f"{name}.npz")) as table:
-        return table["X"].astype(np.float32), table["y"].astype(np.int64)
+    return _load_table(data_dir, "odds", name)
 
 
 def load_adbench(name, data_dir=None):
@@ -142,7 +141,12 @@ def load_adbench(name, data_dir=None):
     X : ndarray of shape (n_samples, n_features), float32
     y : ndarray of shape (n_samples,), int64
     """
-    with np.load(_require(data_dir, "adbench", f"{name}.npz")) as table:
+    return _load_table(data_dir, "adbench", name)
+
+
+def _load_table(data_dir, folder, name):
+    """``X`` (float32) and ``y`` (int64) of ``folder/name.npz`` in the data directory."""
+    with np.load(_require(data_dir, folder, f"{name}.npz")) as table:
         return table["X"].astype(np.float32), table["y"].astype(np.int64)
 
 
