@@ -24,7 +24,7 @@ _BACKBONES = {"autoencoder": RECONSTRUCTION, "vae": ELBO_OBJECTIVE}
 #   steps, large ones pay only for scoring. 500 steps beat 250 and 1,000
 #   (a longer fit learns to reconstruct the outliers too).
 # - An ensemble of small autoencoders of varied widths, code sizes and seeds,
-#   trained as one stacked network (RandNet, ROBOD): 8 members beat 4, and no
+#   trained as one stacked network (RandNet, ROBOD): 8 members beat 4 and 16, and no
 #   single width or code size has to be right for every table.
 # - A trimmed loss: the worst 20 % of each batch are left out, since the
 #   training data is contaminated (0.2 beat 0.1 and 0.3).
