@@ -521,21 +521,26 @@ class _BaseAutoencoder(BaseEstimator):
 
         return self._map_batches(X, errors, fitted=fitted).astype(np.float64)
 
-    def _score_samples(self, X, fitted=None):
-        """Float64 score of every row of validated ``X``; higher is more typical.
+    def _objective_scores(self, X, fitted):
+        """The fitted objective's float64 score of every row of validated ``X``.
 
-        The one scoring path of every estimator: the fitted objective's
-        per-batch scores (negative error, or ELBO) plus its constant shift.
+        The one scoring path of every estimator: the objective's per-batch
+        scores (negative error, or ELBO) plus its constant shift, of shape
+        ``(n_samples,)``, or ``(n_samples, n_members)`` for an ensemble.
         """
-        fitted = vars(self) if fitted is None else fitted
         objective = fitted["_objective_"]
         criterion = fitted["net_"].criterion_
         draws = fitted.get("_elbo_draws_")
         scores = self._map_batches(
-            X, lambda module, Xb: objective.batch_scores(module, criterion, Xb, draws),
+            X, lambda module, Xb: objective.batch_scores(module, criterion, Xb,
+                                                         draws).transpose(0, -1),
             fitted=fitted)
         return (scores.astype(np.float64)
                 + objective.score_shift(criterion.loss, fitted["input_scale_"]))
+
+    def _score_samples(self, X, fitted=None):
+        """Float64 score of every row of validated ``X``; higher is more typical."""
+        return self._objective_scores(X, vars(self) if fitted is None else fitted)
 
 
 def _inference_module(net):

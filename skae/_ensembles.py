@@ -94,7 +94,7 @@ class DenseEnsemble(nn.Module):
         widths = torch.tensor(member_sizes)  # (n_members, depth + 1)
         encoder = [n_features, *widths.max(dim=0).values.tolist()]
         sizes = [*encoder, *encoder[-2::-1]]
-        self.n_members, self.n_features = n_members, n_features
+        self.n_members = n_members
         self.tied_weights = tied_weights
         n_layers = len(sizes) - 1
         self.code_layer = len(encoder) - 2

@@ -361,23 +361,12 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
                     f"max_steps={self.max_steps}; raise max_steps for a settled fit.")
         return None
 
-    def _member_scores(self, X, fitted):
-        """Every member's score of every row of validated ``X``: (n_samples, n_estimators)."""
-        objective = fitted["_objective_"]
-        criterion = fitted["net_"].criterion_
-        draws = fitted.get("_elbo_draws_")
-        scores = self._map_batches(
-            X, lambda module, Xb: objective.batch_scores(module, criterion, Xb, draws).T,
-            fitted=fitted)
-        return (scores.astype(np.float64)
-                + objective.score_shift(criterion.loss, fitted["input_scale_"]))
-
     def _score_samples(self, X, fitted=None):
         fitted = vars(self) if fitted is None else fitted
-        return _ensemble_scores(self._member_scores(X, fitted), fitted["member_scale_"])
+        return _ensemble_scores(self._objective_scores(X, fitted), fitted["member_scale_"])
 
     def _fitted_extras(self, X, fitted):
-        member_scores = self._member_scores(X, fitted)
+        member_scores = self._objective_scores(X, fitted)
         member_scale = _robust_scale(member_scores)
         scores = _ensemble_scores(member_scores, member_scale)
         if self.contamination == "auto":

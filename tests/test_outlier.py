@@ -279,7 +279,7 @@ def test_auto_code_widths_follow_the_number_of_features(n_features, width, membe
 # ------------------------------------------------------------ the ensemble
 def test_members_are_scaled_by_their_training_spread(data, fitted):
     X = data[0]
-    members = fitted._member_scores(X, vars(fitted))
+    members = fitted._objective_scores(X, vars(fitted))
     assert members.shape == (len(X), 8)
     q1, q3 = np.percentile(members, [25, 75], axis=0)
     np.testing.assert_allclose(fitted.member_scale_, q3 - q1)
