@@ -69,9 +69,16 @@ def _scaling_statistics(X, scaling):
         offset, maximum = (min_max_axis(X, axis=0) if sp.issparse(X)
                            else (X.min(axis=0), X.max(axis=0)))
         scale = maximum - offset
+    return _unscaled_constants(offset, scale)
+
+
+def _unscaled_constants(offset, scale):
+    """``offset`` and ``scale`` as float64, with scale 1 for constant features.
+
+    Constant features pass through unscaled, as in StandardScaler.
+    """
     offset = np.asarray(offset, dtype=np.float64)
-    scale = np.asarray(scale, dtype=np.float64)
-    # Constant features pass through unscaled, as in StandardScaler.
+    scale = np.array(scale, dtype=np.float64)
     scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(offset))] = 1.0
     return offset, scale
 
@@ -334,7 +341,7 @@ class _BaseAutoencoder(BaseEstimator):
         seed = draw_seed(self.random_state)
         n_features = X.shape[1]
         n_components = self._resolved_n_components(n_features)
-        offset, scale = _scaling_statistics(X, self.scaling)
+        offset, scale = self._input_statistics(X)
         self._check_bce_range(X, offset, scale)
         dataset = ArrayDataset(self._training_rows(X, seed), offset, scale, device)
         train, valid = self._split(dataset, seed)
@@ -373,6 +380,14 @@ class _BaseAutoencoder(BaseEstimator):
         history, budget_spent = self._history_attributes(net)
         return {**fitted, **history,
                 **objective.fitted_attributes(net, seed, code_width)}, budget_spent
+
+    def _input_statistics(self, X):
+        """Offset and scale of the input scaling, from validated training ``X``.
+
+        The one place a fit computes them; :mod:`skae.distributed` reduces
+        them over the rows of every process instead.
+        """
+        return _scaling_statistics(X, self.scaling)
 
     def _training_rows(self, X, seed):
         """The rows of validated ``X`` the network trains on (a subclass may subsample)."""
