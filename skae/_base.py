@@ -375,7 +375,10 @@ class _BaseAutoencoder(BaseEstimator):
             _release_training_state(net)
             fitted = {"net_": net, "device_": device, "n_components_": n_components,
                       "input_offset_": offset, "input_scale_": scale,
-                      "_objective_": objective, "_fit_dtype_": X.dtype}
+                      "_objective_": objective, "_fit_dtype_": X.dtype,
+                      # With the parameters, the seed rebuilds the module's
+                      # structure (skae.persistence).
+                      "_fit_seed_": seed}
             self._check_not_diverged(X, seed, fitted)
         history, budget_spent = self._history_attributes(net)
         return {**fitted, **history,
@@ -485,26 +488,33 @@ class _BaseAutoencoder(BaseEstimator):
 
     # ------------------------------------------------------------ inference
     def _map_batches(self, X, fn, scaled=True, fitted=None):
-        """``fn(module, batch)`` over batches of ``X``, joined in one NumPy array.
+        """``fn(module, batch)`` over batches of ``X``, written into one NumPy array.
 
-        Batches are scaled like the training data unless ``scaled=False``.
-        ``fitted`` is the fitted state to use (by default the estimator's).
+        Batches are scaled like the training data unless ``scaled=False``, and
+        computed in the precision of :func:`_inference_module`. ``fitted`` is
+        the fitted state to use (by default the estimator's).
         """
         fitted = vars(self) if fitted is None else fitted
         net = fitted["net_"]
-        module, dtype = _inference_module(net)
+        module, dtype = _inference_module(net, X.dtype)
         n_columns = X.shape[1]
         offset, scale = ((fitted["input_offset_"], fitted["input_scale_"]) if scaled
                          else (np.zeros(n_columns), np.ones(n_columns)))
         dataset = ArrayDataset(X, offset, scale, net.device, dtype)
+        result, start = None, 0
         with torch.inference_mode():
-            outputs = [fn(module, Xb).cpu()
-                       for Xb, _ in BatchIterator(dataset, _INFERENCE_BATCH_SIZE)]
-        return torch.cat(outputs).numpy()
+            for Xb, _ in BatchIterator(dataset, _INFERENCE_BATCH_SIZE):
+                output = fn(module, Xb).cpu().numpy()
+                if result is None:  # one output array, no list of batches to join
+                    result = np.empty((X.shape[0], *output.shape[1:]), output.dtype)
+                result[start:start + len(output)] = output
+                start += len(output)
+        return result
 
     def _encode(self, X):
         """Codes of validated ``X``, in the dtype of ``X``."""
-        return self._map_batches(X, lambda module, Xb: module.encode(Xb)).astype(X.dtype)
+        codes = self._map_batches(X, lambda module, Xb: module.encode(Xb))
+        return codes.astype(X.dtype, copy=False)
 
     def _decode(self, Z, dtype=None):
         """Check codes ``Z`` and decode them to the original units.
@@ -518,8 +528,14 @@ class _BaseAutoencoder(BaseEstimator):
                 f"Z has {Z.shape[1]} features, but {type(self).__name__} is "
                 f"expecting {self.n_components_} features (n_components_) as input."
             )
-        decoded = self._map_batches(Z, lambda module, Zb: module.decode(Zb), scaled=False)
-        return (decoded * self.input_scale_ + self.input_offset_).astype(dtype or Z.dtype)
+        out_dtype = torch.from_numpy(np.empty(0, dtype or Z.dtype)).dtype
+        offset, scale = (torch.as_tensor(v, dtype=out_dtype, device=self.net_.device)
+                         for v in (self.input_offset_, self.input_scale_))
+
+        def decode(module, Zb):  # back to the original units, batch by batch
+            return torch.addcmul(offset, module.decode(Zb).to(out_dtype), scale)
+
+        return self._map_batches(Z, decode, scaled=False)
 
     def _reconstruction_errors(self, X, per_feature=False, fitted=None):
         """Reconstruction error of validated ``X`` in the scaled space, float64.
@@ -558,17 +574,19 @@ class _BaseAutoencoder(BaseEstimator):
         return self._objective_scores(X, vars(self) if fitted is None else fitted)
 
 
-def _inference_module(net):
-    """The fitted module of ``net`` in eval mode, with the dtype its inputs should have.
+def _inference_module(net, input_dtype):
+    """The fitted module of ``net`` in eval mode, and the dtype it computes in.
 
-    On the CPU inference runs on a float64 copy, so a row's output does not
+    Inference computes in the precision of the input: float32 input runs the
+    trained float32 module as it is, at the speed of the network; float64
+    input on the CPU runs a float64 copy, so a float64 row's output does not
     depend on which rows share its batch (float32 matrix products vary with
-    the batch shape in the 7th digit); on CUDA it runs as trained, in
-    float32. The copy is made once per version of the fitted weights and kept
-    beside the module, not in the estimator, so pickles stay small (see
-    :func:`~skae._net.float64_copy`).
+    the batch shape in the 7th digit), which scikit-learn's invariance checks
+    test. On CUDA everything runs as trained, in float32. The copy is made
+    once per version of the fitted weights and kept beside the module, not in
+    the estimator, so pickles stay small (see :func:`~skae._net.float64_copy`).
     """
     module = net.module_.eval()
-    if torch.device(net.device).type == "cpu":
+    if torch.device(net.device).type == "cpu" and input_dtype == np.float64:
         module = float64_copy(module)
     return module, next(module.parameters()).dtype

@@ -86,7 +86,7 @@ def test_tied_weights_share_transposed_encoder_weights(digits):
     assert 0.45 < ratio < 0.55
     x = torch.as_tensor(tied._validate_input(digits[:3], reset=False), dtype=torch.float64)
     x = (x - torch.as_tensor(tied.input_offset_)) / torch.as_tensor(tied.input_scale_)
-    module = skae._base._inference_module(tied.net_)[0]
+    module = skae._base._inference_module(tied.net_, np.float64)[0]
     manual = module.encode(x)
     for linear, act in zip([m for m in module.decoder if isinstance(m, TiedLinear)],
                            [m for m in module.decoder if not isinstance(m, TiedLinear)]):
