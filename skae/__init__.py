@@ -3,6 +3,7 @@
 from ._net import TrainingDivergedError
 from .networks import ConvNetwork, DenseNetwork, LSTMNetwork
 from .outlier import AutoencoderOutlierDetector
+from .persistence import PersistenceError, load, save
 from .transformers import AutoencoderTransformer, VAETransformer
 
 __version__ = "0.2.0"
@@ -13,7 +14,10 @@ __all__ = [
     "ConvNetwork",
     "DenseNetwork",
     "LSTMNetwork",
+    "PersistenceError",
     "TrainingDivergedError",
     "VAETransformer",
     "__version__",
+    "load",
+    "save",
 ]

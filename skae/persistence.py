@@ -1,0 +1,550 @@
+"""Safe persistence: one file that loads without running any code from it.
+
+:func:`save` writes a fitted (or unfitted) estimator to a single
+`safetensors <https://huggingface.co/docs/safetensors>`_ file: the network's
+weights and every numeric array of the fitted state are its tensors, and its
+metadata header holds, as JSON, the estimator's class, its parameters and the
+rest of its fitted state, under a version envelope::
+
+    format          "skae.estimator"
+    format_version  "1"
+    skae_version    the version of skae that wrote the file
+    estimator       {"class": ..., "params": {...}, "fitted": {...}}
+
+:func:`load` reads the JSON and the tensors, never unpickles, and rebuilds
+only what it recognises: the three estimators, the network objects
+(:class:`~skae.DenseNetwork`, :class:`~skae.ConvNetwork`,
+:class:`~skae.LSTMNetwork`), the objectives, the skorch net (rebuilt from the
+parameters, then filled with the saved weights) and plain values. Anything
+else, or a file that does not match what it describes, raises
+:class:`PersistenceError`.
+
+The encoding is generic over the fitted attributes (those whose names end in
+``_``): numeric arrays become tensors, JSON-able values JSON, and an
+attribute of a type not listed here stops :func:`save` with an error rather
+than being dropped.
+"""
+
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+from skorch.history import History
+
+from ._device import resolve_device
+from ._net import AutoencoderNet, VAENet
+from ._objectives import ELBO_OBJECTIVE, RECONSTRUCTION
+from ._random import torch_seeded
+from .networks import ConvNetwork, DenseNetwork, LSTMNetwork, resolve_network
+from .outlier import AutoencoderOutlierDetector
+from .transformers import AutoencoderTransformer, VAETransformer
+
+__all__ = ["PersistenceError", "load", "save"]
+
+FORMAT = "skae.estimator"
+FORMAT_VERSION = 1
+
+# What a file may name: exact classes only (a subclass could override any
+# method, so it is refused too).
+_ESTIMATORS = {cls.__name__: cls for cls in (AutoencoderTransformer, VAETransformer,
+                                             AutoencoderOutlierDetector)}
+_NETWORKS = {cls.__name__: cls for cls in (DenseNetwork, ConvNetwork, LSTMNetwork)}
+_NETS = {cls.__name__: cls for cls in (AutoencoderNet, VAENet)}
+_OBJECTIVES = {"reconstruction": RECONSTRUCTION, "elbo": ELBO_OBJECTIVE}
+# Numeric dtypes stored as tensors (safetensors has no object arrays).
+_DTYPES = {"bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
+           "float16", "float32", "float64"}
+# The fitted attributes the network is rebuilt from.
+_NET_INPUTS = ("net_", "_objective_", "_fit_seed_", "n_features_in_", "n_components_",
+               "device_")
+
+
+class PersistenceError(ValueError):
+    """Raised when an estimator cannot be saved safely, or a file cannot be loaded.
+
+    Loading raises it for anything that is not a file :func:`save` wrote:
+    another format, a newer format version, a class outside the allow-list,
+    or tensors whose names, dtypes or shapes do not match what the file
+    describes.
+    """
+
+
+def _safetensors():
+    try:
+        import safetensors.numpy
+    except ImportError as exc:
+        raise ImportError("skae.save and skae.load need the safetensors package: "
+                          "pip install skae[safe]") from exc
+    return safetensors
+
+
+# -------------------------------------------------------------------- save
+class _Encoder:
+    """Turns values into JSON, collecting numeric arrays as tensors."""
+
+    def __init__(self):
+        self.tensors = {}
+
+    def _tensor(self, array, where):
+        if where in self.tensors:
+            raise PersistenceError(f"Cannot save {where}: two values share that name.")
+        # safetensors stores little-endian C-ordered data (ascontiguousarray
+        # would make a 0-d array 1-d).
+        self.tensors[where] = np.array(array, dtype=array.dtype.newbyteorder("<"), order="C")
+        return where
+
+    def encode(self, value, where):
+        """The JSON form of ``value``, found at ``where`` (for messages and tensor names)."""
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if type(value) is list:
+            return [self.encode(item, f"{where}/{i}") for i, item in enumerate(value)]
+        if type(value) is tuple:
+            return {"type": "tuple",
+                    "items": [self.encode(item, f"{where}/{i}") for i, item in enumerate(value)]}
+        if type(value) is dict and all(type(key) is str for key in value):
+            return {"type": "dict",
+                    "items": {key: self.encode(item, f"{where}/{key}")
+                              for key, item in value.items()}}
+        if isinstance(value, np.ndarray) and type(value) is np.ndarray:
+            return self._encode_array(value, where)
+        if isinstance(value, np.generic) and value.dtype.name in _DTYPES:
+            return {"type": "scalar", "dtype": value.dtype.name, "value": value.item()}
+        if isinstance(value, np.dtype) and value.name in _DTYPES:
+            return {"type": "dtype", "name": value.name}
+        if isinstance(value, torch.device):
+            return {"type": "torch.device", "name": str(value)}
+        if type(value) is np.random.RandomState:
+            return {"type": "RandomState", "state": self.encode(value.get_state(), where)}
+        if type(value) in _NETWORKS.values():
+            return {"type": "network", "class": type(value).__name__,
+                    "params": self.encode(value.get_params(deep=False), f"{where}/params")}
+        for name, objective in _OBJECTIVES.items():
+            if value is objective:
+                return {"type": "objective", "name": name}
+        if type(value) in _NETS.values() and where == "fitted/net_":
+            return self._encode_net(value, where)
+        raise PersistenceError(_unsafe_message(value, where))
+
+    def _encode_array(self, array, where):
+        if array.dtype.name in _DTYPES:
+            return {"type": "ndarray", "key": self._tensor(array, where),
+                    "dtype": array.dtype.name, "shape": list(array.shape)}
+        if (array.dtype.kind == "U" or array.dtype == object) and all(
+                type(item) is str for item in array.flat):
+            return {"type": "strings", "dtype": array.dtype.str, "shape": list(array.shape),
+                    "items": array.ravel().tolist()}
+        raise PersistenceError(_unsafe_message(array, where))
+
+    def _encode_net(self, net, where):
+        for key, tensor in net.module_.state_dict().items():
+            self._tensor(tensor.detach().cpu().numpy(), f"{where}/{key}")
+        return {"type": "net", "class": type(net).__name__,
+                "history": self.encode(net.history.to_list(), f"{where}/history")}
+
+
+def _unsafe_message(value, where):
+    kind = (f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray)
+            else f"a {type(value).__module__}.{type(value).__qualname__}")
+    message = (f"Cannot save {where}: {kind} cannot be stored safely. skae.save stores "
+               "numbers, strings, lists, tuples, dicts, numeric arrays and skae's own "
+               "network objects, and refuses anything that would need pickle to load.")
+    if where.startswith("params/callbacks"):
+        message += (" Callbacks act only during fit: remove them before saving with "
+                    "estimator.set_params(callbacks=None).")
+    return message
+
+
+def save(estimator, path):
+    """Save an estimator to one safetensors file that loads without pickle.
+
+    The file holds the estimator's class and parameters, and, if it is
+    fitted, its network's weights and every fitted attribute, so that
+    :func:`load` gives an estimator whose outputs are identical. Nothing in
+    it is executable; see :func:`load` for what loading checks.
+
+    Parameters
+    ----------
+    estimator : AutoencoderTransformer, VAETransformer or AutoencoderOutlierDetector
+        The estimator to save, fitted or not, with any network.
+    path : str or path-like
+        The file to write (``.safetensors`` is the customary suffix).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    PersistenceError
+        If the estimator, one of its parameters or fitted attributes cannot
+        be stored safely: a subclass of a skae estimator or network,
+        ``callbacks`` (remove them with ``set_params(callbacks=None)``), or
+        any other object that only pickle could rebuild.
+
+    See Also
+    --------
+    load : Load the estimator back.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sklearn.datasets import load_iris
+    >>> import skae
+    >>> X, _ = load_iris(return_X_y=True)
+    >>> ae = skae.AutoencoderTransformer(n_components=2, max_steps=30, random_state=0)
+    >>> ae = ae.fit(X)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = skae.save(ae, os.path.join(folder, "ae.safetensors"))
+    ...     loaded = skae.load(path)
+    >>> bool((loaded.transform(X) == ae.transform(X)).all())
+    True
+    """
+    name = type(estimator).__name__
+    if _ESTIMATORS.get(name) is not type(estimator):
+        raise PersistenceError(
+            f"Cannot save a {type(estimator).__module__}.{type(estimator).__qualname__}: "
+            f"skae.save stores {', '.join(_ESTIMATORS)} only.")
+    fitted = estimator._fitted_state()
+    encoder = _Encoder()
+    document = {
+        "class": name,
+        "params": {key: encoder.encode(value, f"params/{key}")
+                   for key, value in estimator.get_params(deep=False).items()},
+        "fitted": {key: encoder.encode(value, f"fitted/{key}") for key, value in fitted.items()},
+    }
+    from . import __version__
+
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+                "skae_version": __version__, "estimator": json.dumps(document)}
+    data = _safetensors().numpy.save(encoder.tensors, metadata=metadata)
+    path = Path(path)
+    path.write_bytes(data)
+    return path
+
+
+# -------------------------------------------------------------------- load
+def _expect(condition, where, what):
+    if not condition:
+        raise PersistenceError(f"Cannot load {where}: {what}.")
+
+
+def _keys(node, where, keys):
+    _expect(type(node) is dict and set(node) == set(keys), where,
+            f"expected an object with the keys {sorted(keys)}, got {_brief(node)}")
+
+
+def _named(value, table):
+    """Whether ``value`` is a string naming an entry of ``table``."""
+    return type(value) is str and value in table
+
+
+def _brief(node):
+    text = json.dumps(node) if not isinstance(node, dict) else f"keys {sorted(node)}"
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+class _Decoder:
+    """The inverse of :class:`_Encoder`, refusing anything it did not write."""
+
+    # The tagged values :class:`_Encoder` writes, and the method reading each.
+    _TYPES: ClassVar[dict] = {
+        "tuple": "_decode_tuple", "dict": "_decode_dict", "ndarray": "_decode_ndarray",
+        "strings": "_decode_strings", "scalar": "_decode_scalar", "dtype": "_decode_dtype",
+        "torch.device": "_decode_device", "RandomState": "_decode_random_state",
+        "network": "_decode_network", "objective": "_decode_objective", "net": "_decode_net",
+    }
+
+    def __init__(self, tensors):
+        self.tensors = tensors
+        self.used = set()
+
+    def tensor(self, key, where, dtype, shape):
+        _expect(type(key) is str and key in self.tensors and key not in self.used, where,
+                f"the file has no unused tensor named {key!r}")
+        self.used.add(key)
+        array = self.tensors[key]
+        _expect(array.dtype == dtype and list(array.shape) == list(shape), where,
+                f"tensor {key!r} is {array.dtype}{list(array.shape)}, the file says "
+                f"{dtype}{list(shape)}")
+        return array
+
+    def decode(self, node, where):
+        if node is None or type(node) in (bool, int, float, str):
+            return node
+        if type(node) is list:
+            return [self.decode(item, f"{where}/{i}") for i, item in enumerate(node)]
+        _expect(type(node) is dict and _named(node.get("type"), self._TYPES), where,
+                f"unrecognised value {_brief(node)}")
+        return getattr(self, self._TYPES[node["type"]])(node, where)
+
+    def _decode_tuple(self, node, where):
+        _keys(node, where, ("type", "items"))
+        _expect(type(node["items"]) is list, where, "a tuple needs a list of items")
+        return tuple(self.decode(node["items"], where))
+
+    def _decode_dict(self, node, where):
+        _keys(node, where, ("type", "items"))
+        _expect(type(node["items"]) is dict, where, "a dict needs an object of items")
+        return {key: self.decode(item, f"{where}/{key}") for key, item in node["items"].items()}
+
+    def _shape(self, node, where):
+        shape = node["shape"]
+        _expect(type(shape) is list and all(type(n) is int and n >= 0 for n in shape), where,
+                f"invalid shape {shape!r}")
+        return shape
+
+    def _decode_ndarray(self, node, where):
+        _keys(node, where, ("type", "key", "dtype", "shape"))
+        _expect(_named(node["dtype"], _DTYPES), where, f"unsupported dtype {node['dtype']!r}")
+        return self.tensor(node["key"], where, np.dtype(node["dtype"]), self._shape(node, where))
+
+    def _decode_strings(self, node, where):
+        _keys(node, where, ("type", "dtype", "shape", "items"))
+        dtype = node["dtype"]
+        _expect(dtype == "|O" or (type(dtype) is str and dtype.startswith(("<U", ">U"))),
+                where, f"unsupported string dtype {dtype!r}")
+        items, shape = node["items"], self._shape(node, where)
+        _expect(type(items) is list and all(type(item) is str for item in items)
+                and len(items) == math.prod(shape), where,
+                f"expected {math.prod(shape)} strings")
+        array = np.empty(len(items), dtype=object) if dtype == "|O" else None
+        if array is None:
+            return np.array(items, dtype=dtype).reshape(shape)
+        array[:] = items
+        return array.reshape(shape)
+
+    def _decode_scalar(self, node, where):
+        _keys(node, where, ("type", "dtype", "value"))
+        _expect(_named(node["dtype"], _DTYPES) and type(node["value"]) in (bool, int, float),
+                where, f"invalid scalar {_brief(node)}")
+        try:
+            return np.dtype(node["dtype"]).type(node["value"])
+        except OverflowError as exc:
+            raise PersistenceError(f"Cannot load {where}: {exc}") from None
+
+    def _decode_dtype(self, node, where):
+        _keys(node, where, ("type", "name"))
+        _expect(_named(node["name"], _DTYPES), where, f"unsupported dtype {node['name']!r}")
+        return np.dtype(node["name"])
+
+    def _decode_device(self, node, where):
+        _keys(node, where, ("type", "name"))
+        try:
+            return torch.device(node["name"])
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise PersistenceError(f"Cannot load {where}: {exc}") from None
+
+    def _decode_random_state(self, node, where):
+        _keys(node, where, ("type", "state"))
+        random_state = np.random.RandomState()
+        try:
+            random_state.set_state(self.decode(node["state"], where))
+        except (TypeError, ValueError) as exc:
+            raise PersistenceError(f"Cannot load {where}: {exc}") from None
+        return random_state
+
+    def _decode_network(self, node, where):
+        _keys(node, where, ("type", "class", "params"))
+        _expect(_named(node["class"], _NETWORKS), where,
+                f"{node['class']!r} is not a skae network ({', '.join(_NETWORKS)})")
+        params = self.decode(node["params"], f"{where}/params")
+        _expect(type(params) is dict, where, "a network's parameters must be a dict")
+        return _construct(_NETWORKS[node["class"]], params, where)
+
+    def _decode_objective(self, node, where):
+        _keys(node, where, ("type", "name"))
+        _expect(_named(node["name"], _OBJECTIVES), where, f"unknown objective {node['name']!r}")
+        return _OBJECTIVES[node["name"]]
+
+    def _decode_net(self, node, where):
+        _expect(where == "fitted/net_", where, "a network belongs in the fitted net_ only")
+        _keys(node, where, ("type", "class", "history"))
+        _expect(_named(node["class"], _NETS), where, f"{node['class']!r} is not a skae net")
+        history = self.decode(node["history"], f"{where}/history")
+        _expect(type(history) is list and all(type(epoch) is dict for epoch in history),
+                where, "the history must be a list of dicts")
+        return _SavedNet(_NETS[node["class"]], History(history))
+
+
+class _SavedNet:
+    """A net's class and history, until the estimator can rebuild it."""
+
+    def __init__(self, cls, history):
+        self.cls = cls
+        self.history = history
+
+
+def _construct(cls, params, where):
+    """``cls(**params)`` with its parameters checked, or a PersistenceError."""
+    _expect(set(params) == set(cls._get_param_names()), where,
+            f"expected the parameters {sorted(cls._get_param_names())} of {cls.__name__}, "
+            f"got {sorted(params)}")
+    try:
+        instance = cls(**params)
+        instance._validate_params()
+    except (TypeError, ValueError) as exc:
+        raise PersistenceError(f"Cannot load {where}: {exc}") from None
+    return instance
+
+
+def _load_device(saved, device):
+    """The device to load onto: ``device``, else the saved one, else the CPU."""
+    if device is not None:
+        return resolve_device(device)
+    try:
+        return resolve_device(saved)
+    except ValueError:
+        warnings.warn(f"The estimator was saved from device {saved!r}, which this machine "
+                      "does not have; it is loaded on the CPU.", UserWarning, stacklevel=3)
+        return "cpu"
+
+
+def _rebuild_net(estimator, fitted, saved, decoder, device):
+    """The fitted skorch net: built as ``fit`` builds it, then given the saved weights."""
+    params = estimator.get_params(deep=False)
+    objective, seed = fitted["_objective_"], fitted["_fit_seed_"]
+    _expect(type(seed) is int and 0 <= seed < 2**32, "fitted/_fit_seed_", "not a seed")
+    _expect(objective is estimator._objective and saved.cls is objective.net_class,
+            "fitted/net_", "the objective does not match the estimator's")
+    try:
+        network = resolve_network(estimator.network, estimator._network_shorthands)
+        with torch_seeded(seed):  # the initial weights are overwritten: leave no trace
+            module, _ = estimator._build_module(objective, network, fitted["n_features_in_"],
+                                                fitted["n_components_"], params, seed)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise PersistenceError(f"Cannot rebuild the network: {exc}") from None
+    net = objective.net_class(
+        module=module,
+        **estimator._training_params(estimator.batch_size, seed, device, network),
+        criterion__loss=estimator.loss,
+        **objective.net_params(params),
+    ).initialize()
+    state = {}
+    for key, expected in net.module_.state_dict().items():
+        state[key] = torch.from_numpy(decoder.tensor(
+            f"fitted/net_/{key}", f"fitted/net_/{key}",
+            np.dtype(str(expected.dtype).removeprefix("torch.")), expected.shape))
+    net.module_.load_state_dict(state)
+    net.history = saved.history
+    return net
+
+
+def load(path, *, device=None):
+    """Load an estimator saved by :func:`save`, without unpickling anything.
+
+    Loading reads JSON and tensors only, rebuilds only allow-listed classes
+    (skae's estimators and networks), and checks every tensor's name, dtype
+    and shape against the network it rebuilds. A model trained on CUDA loads
+    on a machine without CUDA: its weights are loaded onto the CPU, as
+    unpickling does.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+    device : str or torch.device, default=None
+        Where to load the network: by default the device it was saved from
+        (``device_``), or the CPU with a warning when this machine does not
+        have it. The loaded estimator's ``device_`` says where it is.
+
+    Returns
+    -------
+    estimator : AutoencoderTransformer, VAETransformer or AutoencoderOutlierDetector
+        The saved estimator, with the same parameters and, if it was fitted,
+        the same fitted attributes and outputs.
+
+    Raises
+    ------
+    PersistenceError
+        If the file is not a skae file, was written in a newer format
+        version, names a class outside the allow-list, or its tensors do not
+        match what it describes. A file written by another skae version
+        loads with a ``UserWarning``.
+
+    See Also
+    --------
+    save : Write the file.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> import skae
+    >>> X = np.random.RandomState(0).normal(size=(100, 5))
+    >>> detector = skae.AutoencoderOutlierDetector(n_estimators=2, max_steps=20,
+    ...                                            random_state=0).fit(X)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = skae.save(detector, os.path.join(folder, "detector.safetensors"))
+    ...     loaded = skae.load(path)
+    >>> bool((loaded.score_samples(X) == detector.score_samples(X)).all())
+    True
+    """
+    safetensors = _safetensors()
+    where = str(path)
+    with open(path, "rb"):  # a missing file raises as usual
+        pass
+    try:
+        with safetensors.safe_open(where, framework="np") as file:
+            metadata = file.metadata() or {}
+            tensors = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118
+    except Exception as exc:  # noqa: BLE001 (safetensors raises several types)
+        raise PersistenceError(f"{where} is not a safetensors file written by skae.save: "
+                               f"{exc}") from None
+    document = _read_envelope(metadata, where)
+    _keys(document, "the estimator", ("class", "params", "fitted"))
+    _expect(_named(document["class"], _ESTIMATORS), "the estimator",
+            f"{document['class']!r} is not a skae estimator ({', '.join(_ESTIMATORS)})")
+    decoder = _Decoder(tensors)
+    _expect(type(document["params"]) is dict and type(document["fitted"]) is dict,
+            "the estimator", "params and fitted must be objects")
+    params = {key: decoder.decode(value, f"params/{key}")
+              for key, value in document["params"].items()}
+    estimator = _construct(_ESTIMATORS[document["class"]], params, "the parameters")
+    fitted = {}
+    for name, value in document["fitted"].items():
+        _expect(name.endswith("_") and name.isidentifier() and not name.startswith("__"),
+                f"fitted/{name}", "not a fitted attribute's name")
+        fitted[name] = decoder.decode(value, f"fitted/{name}")
+    if fitted:
+        missing = [name for name in _NET_INPUTS if name not in fitted]
+        _expect(not missing, "the fitted state", f"{missing} are missing")
+        _expect(isinstance(fitted["net_"], _SavedNet), "fitted/net_", "not a network")
+        fitted["net_"] = _rebuild_net(estimator, fitted, fitted["net_"], decoder,
+                                      _load_device(fitted["device_"], device))
+        fitted["device_"] = str(fitted["net_"].device)
+    unused = sorted(set(tensors) - decoder.used)
+    _expect(not unused, where, f"tensors the file does not describe: {unused[:5]}")
+    estimator._set_fitted(fitted)
+    return estimator
+
+
+def _read_envelope(metadata, where):
+    """The estimator's JSON document, after checking the version envelope."""
+    _expect(metadata.get("format") == FORMAT, where,
+            f"not a skae estimator file (format {metadata.get('format')!r}, "
+            f"expected {FORMAT!r})")
+    version = metadata.get("format_version", "")
+    _expect(version.isdigit() and int(version) >= 1, where,
+            f"invalid format_version {version!r}")
+    _expect(int(version) <= FORMAT_VERSION, where,
+            f"it was written in format version {version} by skae "
+            f"{metadata.get('skae_version')}; this skae reads format version "
+            f"{FORMAT_VERSION}: upgrade skae")
+    _expect(set(metadata) == {"format", "format_version", "skae_version", "estimator"},
+            where, f"unexpected metadata keys {sorted(metadata)}")
+    from . import __version__
+
+    if metadata["skae_version"] != __version__:
+        warnings.warn(f"{where} was written by skae {metadata['skae_version']}; this is skae "
+                      f"{__version__}. Check its outputs, or refit with this version.",
+                      UserWarning, stacklevel=3)
+    try:
+        return json.loads(metadata["estimator"])
+    except (ValueError, RecursionError) as exc:
+        raise PersistenceError(f"Cannot load {where}: invalid JSON ({exc}).") from None

@@ -1,0 +1,371 @@
+"""Safe persistence: identical outputs and fitted state after a round trip, and
+clear errors, never an unpickle, for every file skae.save did not write."""
+
+import json
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import CPU, dense
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from skorch.callbacks import Callback
+from skorch.net import NeuralNet
+
+import skae
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    ConvNetwork,
+    DenseNetwork,
+    LSTMNetwork,
+    PersistenceError,
+    VAETransformer,
+)
+
+safetensors = pytest.importorskip("safetensors.numpy")
+
+FAST = {**CPU, "max_steps": 6, "batch_size": 16}
+
+# One of each estimator, network family and network option.
+CONFIGS = {
+    "dense": (AutoencoderTransformer, {"n_components": 2, "network": dense(6)}),
+    "dense-options": (AutoencoderTransformer, {
+        "n_components": 2, "early_stopping": True, "pretrain_epochs": 1,
+        "network": dense(6, 4, batch_norm=True, tied_weights=True, dropout=0.1)}),
+    "conv": (AutoencoderTransformer, {
+        "n_components": 2, "network": ConvNetwork((2, 2, 2), channels=(2,))}),
+    "lstm": (AutoencoderTransformer, {
+        "n_components": 2, "network": LSTMNetwork((4, 2), hidden_sizes=(3,),
+                                                  reverse_decoding=True)}),
+    "vae": (VAETransformer, {"n_components": 2, "network": dense(6, tied_weights=True),
+                             "early_stopping": True}),
+    "detector": (AutoencoderOutlierDetector, {
+        "n_estimators": 3, "contamination": 0.1, "network": dense(6, batch_norm=True)}),
+    "detector-vae": (AutoencoderOutlierDetector, {"n_estimators": 2, "backbone": "vae",
+                                                  "network": dense(4)}),
+    "detector-conv": (AutoencoderOutlierDetector, {
+        "n_estimators": 2, "network": ConvNetwork((2, 2, 2), channels=(2,))}),
+}
+
+
+@pytest.fixture
+def X():
+    rng = np.random.RandomState(0)
+    return rng.normal(size=(48, 3)) @ rng.normal(size=(3, 8))
+
+
+def _fit(cls, params, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return cls(**{**FAST, **params}).fit(X)
+
+
+def _outputs(estimator, X):
+    """Every output of ``estimator`` on ``X``."""
+    if isinstance(estimator, AutoencoderOutlierDetector):
+        methods = ["score_samples", "decision_function", "predict", "feature_errors"]
+        outputs = {method: getattr(estimator, method)(X) for method in methods}
+    else:
+        codes = estimator.transform(X)
+        outputs = {"transform": codes, "inverse_transform": estimator.inverse_transform(codes),
+                   "score_samples": estimator.score_samples(X)}
+    if isinstance(estimator, VAETransformer):
+        outputs["sample"] = estimator.sample(5, random_state=3)
+    return outputs
+
+
+def assert_same(before, after, where="estimator"):
+    """``after`` equals ``before`` in type and value, arrays in dtype and shape too."""
+    if isinstance(before, NeuralNet):
+        assert type(after) is type(before), where
+        assert after.history.to_list() == before.history.to_list(), where
+        assert after.criterion_.loss == before.criterion_.loss, where
+        assert str(after.device) == str(before.device), where
+        assert_same(before.module_.state_dict(), after.module_.state_dict(), where)
+        return
+    assert type(after) is type(before), where
+    if isinstance(before, (np.ndarray, torch.Tensor)):
+        assert (after.dtype, after.shape) == (before.dtype, before.shape), where
+        np.testing.assert_array_equal(after, before, err_msg=where)
+    elif isinstance(before, BaseEstimator):
+        assert_same(before.get_params(deep=False), after.get_params(deep=False), where)
+    elif isinstance(before, (list, tuple)):
+        assert len(after) == len(before), where
+        for i, (item_before, item_after) in enumerate(zip(before, after)):
+            assert_same(item_before, item_after, f"{where}[{i}]")
+    elif isinstance(before, dict):
+        assert list(after) == list(before), where
+        for key in before:
+            assert_same(before[key], after[key], f"{where}[{key!r}]")
+    elif isinstance(before, float) and np.isnan(before):
+        assert np.isnan(after), where
+    else:
+        assert after == before, where
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_round_trip_gives_identical_outputs_and_fitted_state(name, X, tmp_path):
+    cls, params = CONFIGS[name]
+    estimator = _fit(cls, params, X)
+    loaded = skae.load(skae.save(estimator, tmp_path / "model.safetensors"))
+    assert type(loaded) is cls
+    assert_same(estimator.get_params(deep=False), loaded.get_params(deep=False))
+    # Every fitted attribute, by name, the network's weights and history included.
+    state = estimator._fitted_state()
+    assert sorted(loaded._fitted_state()) == sorted(state)
+    for attribute, value in state.items():
+        assert_same(value, getattr(loaded, attribute), attribute)
+    before, after = _outputs(estimator, X), _outputs(loaded, X)
+    for method in before:
+        assert_same(before[method], after[method], method)
+
+
+def test_float32_data_and_feature_names_survive(X, tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X.astype(np.float32), columns=[f"c{i}" for i in range(X.shape[1])])
+    estimator = _fit(AutoencoderTransformer, {"n_components": 2, "network": dense(4)}, frame)
+    loaded = skae.load(skae.save(estimator, tmp_path / "model.safetensors"))
+    assert_same(estimator.feature_names_in_, loaded.feature_names_in_)
+    assert loaded._fit_dtype_ == np.float32
+    assert_same(estimator.transform(frame), loaded.transform(frame))
+    assert list(loaded.get_feature_names_out()) == list(estimator.get_feature_names_out())
+
+
+def test_unfitted_estimator_round_trips_its_parameters(tmp_path):
+    estimator = VAETransformer(network=dense(5, 3, activation="tanh"), beta=0.5,
+                               device=torch.device("cpu"),
+                               random_state=np.random.RandomState(4))
+    loaded = skae.load(skae.save(estimator, tmp_path / "model.safetensors"))
+    assert isinstance(loaded.device, torch.device)
+    assert_same(estimator.random_state.get_state(), loaded.random_state.get_state())
+    assert loaded.network.get_params() == estimator.network.get_params()
+    assert not loaded._fitted_state()
+    with pytest.raises(NotFittedError):
+        loaded.transform(np.zeros((1, 3)))
+
+
+def test_new_fitted_attributes_are_saved_without_changes_to_persistence(X, tmp_path):
+    """Attributes another part of skae adds later are picked up generically."""
+    estimator = _fit(AutoencoderOutlierDetector, {"n_estimators": 2, "network": dense(4)}, X)
+    estimator.calibration_scores_ = np.linspace(0, 1, 7, dtype=np.float32)
+    estimator.calibration_ = {"alpha": np.float64(0.05), "sizes": (3, 4), "rows": [1, 2],
+                              "quantile": float("nan"), "flag": np.bool_(True)}
+    loaded = skae.load(skae.save(estimator, tmp_path / "model.safetensors"))
+    assert_same(estimator.calibration_scores_, loaded.calibration_scores_)
+    assert_same(estimator.calibration_, loaded.calibration_)
+
+
+def test_what_cannot_be_represented_is_refused_at_save(X, tmp_path):
+    estimator = _fit(AutoencoderTransformer, {"n_components": 2, "network": dense(4)}, X)
+    path = tmp_path / "model.safetensors"
+    estimator.extra_ = {"cache": object()}
+    with pytest.raises(PersistenceError, match=r"fitted/extra_/cache: a builtins.object"):
+        skae.save(estimator, path)
+    del estimator.extra_
+    estimator.set_params(callbacks=[Callback()])
+    with pytest.raises(PersistenceError, match=r"set_params\(callbacks=None\)"):
+        skae.save(estimator, path)
+    assert not path.exists()
+    skae.save(estimator.set_params(callbacks=None), path)  # as advised
+
+    class MyNetwork(DenseNetwork):
+        pass
+
+    with pytest.raises(PersistenceError, match="params/network"):
+        skae.save(AutoencoderTransformer(network=MyNetwork()), path)
+
+    class MyTransformer(AutoencoderTransformer):
+        pass
+
+    with pytest.raises(PersistenceError, match="skae.save stores"):
+        skae.save(MyTransformer(), path)
+
+
+# ------------------------------------------------------------ devices
+def test_a_file_written_on_cuda_loads_on_a_machine_without_it(X, tmp_path, monkeypatch):
+    """The weights are stored on the CPU; only ``device_`` says where they were."""
+    estimator = _fit(AutoencoderTransformer, {"n_components": 2, "network": dense(4)}, X)
+    path = skae.save(estimator, tmp_path / "model.safetensors")
+    _rewrite(path, lambda document: document["fitted"].update(device_="cuda:0"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="'cuda:0'.*loaded on the CPU"):
+        loaded = skae.load(path)
+    assert loaded.device_ == "cpu" and str(loaded.net_.device) == "cpu"
+    assert_same(estimator.transform(X), loaded.transform(X))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_cuda_model_round_trips_and_loads_on_the_cpu(X, tmp_path):
+    estimator = _fit(AutoencoderOutlierDetector, {"n_estimators": 2, "network": dense(4),
+                                                  "device": "cuda"}, X)
+    path = skae.save(estimator, tmp_path / "model.safetensors")
+    on_cuda, on_cpu = skae.load(path), skae.load(path, device="cpu")
+    assert on_cuda.device_.startswith("cuda") and on_cpu.device_ == "cpu"
+    assert_same(estimator.score_samples(X), on_cuda.score_samples(X))
+    # The CPU runs a float64 copy of the float32 weights; CUDA runs float32.
+    np.testing.assert_allclose(on_cpu.score_samples(X), estimator.score_samples(X),
+                               rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------ envelope
+def _read(path):
+    with safetensors.safe_open(str(path), framework="np") as file:
+        return file.metadata(), {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118
+
+
+def _rewrite(path, edit_document=None, edit_tensors=None, edit_metadata=None):
+    """Rewrite the skae file at ``path`` with its parts edited in place."""
+    metadata, tensors = _read(path)
+    document = json.loads(metadata["estimator"])
+    for edit, part in ((edit_document, document), (edit_tensors, tensors)):
+        if edit is not None:
+            edit(part)
+    metadata["estimator"] = json.dumps(document)
+    if edit_metadata is not None:
+        edit_metadata(metadata)
+    path.write_bytes(safetensors.save(tensors, metadata=metadata))
+    return path
+
+
+@pytest.fixture
+def saved(X, tmp_path):
+    """A saved detector (an ensemble with batch norm) and its data."""
+    estimator = _fit(AutoencoderOutlierDetector,
+                     {"n_estimators": 2, "network": dense(4, batch_norm=True)}, X)
+    return skae.save(estimator, tmp_path / "model.safetensors"), estimator
+
+
+def test_another_skae_version_warns_and_a_future_format_is_refused(saved, X):
+    path, estimator = saved
+    _rewrite(path, edit_metadata=lambda metadata: metadata.update(skae_version="0.1.0"))
+    with pytest.warns(UserWarning, match="written by skae 0.1.0"):
+        assert_same(estimator.predict(X), skae.load(path).predict(X))
+    _rewrite(path, edit_metadata=lambda metadata: metadata.update(format_version="2"))
+    with pytest.raises(PersistenceError, match="format version 2.*upgrade skae"):
+        skae.load(path)
+
+
+def _set(path_in_document, value):
+    def edit(document):
+        node = document
+        for key in path_in_document[:-1]:
+            node = node[key]
+        node[path_in_document[-1]] = value
+    return edit
+
+
+def _drop(path_in_document):
+    def edit(document):
+        node = document
+        for key in path_in_document[:-1]:
+            node = node[key]
+        del node[path_in_document[-1]]
+    return edit
+
+
+WEIGHT = "fitted/net_/weights.0"
+
+# Corrupt and malicious edits of a valid file, and what the error must say.
+TAMPERING = {
+    "another format": ({"edit_metadata": _set(["format"], "pytorch")}, "not a skae"),
+    "no format version": ({"edit_metadata": _drop(["format_version"])}, "format_version"),
+    "an extra metadata key": ({"edit_metadata": _set(["code"], "x")}, "metadata keys"),
+    "invalid JSON": ({"edit_metadata": _set(["estimator"], "{")}, "invalid JSON"),
+    "a class outside the allow-list": (
+        {"edit_document": _set(["class"], "Pipeline")}, "not a skae estimator"),
+    "an unhashable class": ({"edit_document": _set(["class"], [1])}, "not a skae estimator"),
+    "a network outside the allow-list": (
+        {"edit_document": _set(["params", "network", "class"], "os.system")},
+        "not a skae network"),
+    "an unknown type tag": (
+        {"edit_document": _set(["params", "network", "type"], "pickle")}, "unrecognised"),
+    "an extra key in a value": (
+        {"edit_document": _set(["params", "network", "module"], "os")}, "expected an object"),
+    "an extra parameter": (
+        {"edit_document": _set(["params", "eval"], 1)}, "expected the parameters"),
+    "a missing parameter": (
+        {"edit_document": _drop(["params", "loss"])}, "expected the parameters"),
+    "an invalid parameter": (
+        {"edit_document": _set(["params", "loss"], "rm -rf")}, "'loss' parameter"),
+    "a missing fitted attribute": (
+        {"edit_document": _drop(["fitted", "_fit_seed_"])}, "missing"),
+    "a fitted name that is no attribute": (
+        {"edit_document": _set(["fitted", "__class__"], 1)}, "not a fitted attribute"),
+    "a net outside net_": (
+        {"edit_document": lambda d: d["fitted"].update(other_=d["fitted"]["net_"])},
+        "net_ only"),
+    "an objective that does not match": (
+        {"edit_document": _set(["fitted", "_objective_", "name"], "elbo")}, "objective"),
+    "a wider network than the weights": (
+        {"edit_document": _set(["fitted", "n_features_in_"], 9)}, "the file says"),
+    "a negative width": (
+        {"edit_document": _set(["fitted", "n_features_in_"], -3)}, "rebuild the network"),
+    "a missing weight": ({"edit_tensors": _drop([WEIGHT])}, "no unused tensor"),
+    "an extra tensor": ({"edit_tensors": _set(["payload"], np.zeros(3))}, "does not describe"),
+    "a weight of the wrong dtype": (
+        {"edit_tensors": lambda t: t.update({WEIGHT: t[WEIGHT].astype(np.float64)})},
+        "float64.*the file says float32"),
+    "a weight of the wrong shape": (
+        {"edit_tensors": lambda t: t.update({WEIGHT: t[WEIGHT][:, :-1].copy()})},
+        "the file says"),
+    "an array of the wrong dtype": (
+        {"edit_tensors": lambda t: t.update({"fitted/member_scale_": np.zeros(2, np.int64)})},
+        "int64.*the file says float64"),
+    "an unsupported dtype": (
+        {"edit_document": _set(["fitted", "member_scale_", "dtype"], "object")},
+        "unsupported dtype"),
+    "a scalar out of range": (
+        {"edit_document": _set(["fitted", "n_iter_"], {"type": "scalar", "dtype": "int8",
+                                                       "value": 1000})}, "n_iter_"),
+}
+
+
+@pytest.mark.parametrize("case", TAMPERING)
+def test_tampered_files_give_clear_errors(case, saved):
+    path, _ = saved
+    edits, message = TAMPERING[case]
+    _rewrite(path, **edits)
+    with pytest.raises(PersistenceError, match=message):
+        skae.load(path)
+
+
+class _Touch:
+    """Unpickling it creates the file ``path``: proof that code ran."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (type(self.path).touch, (self.path,))
+
+
+@pytest.mark.parametrize("writer", ["pickle", "torch", "truncated", "empty"])
+def test_files_that_are_not_skae_files_are_refused_without_running_code(
+        writer, saved, tmp_path):
+    path, estimator = saved
+    marker = tmp_path / "code-ran"
+    payload = {"estimator": estimator, "trap": _Touch(marker)}
+    if writer == "pickle":
+        path.write_bytes(pickle.dumps(payload))
+    elif writer == "torch":
+        torch.save(payload, path)
+    elif writer == "truncated":
+        path.write_bytes(path.read_bytes()[:-10])
+    else:
+        path.write_bytes(b"")
+    with pytest.raises(PersistenceError, match="not a safetensors file written by skae"):
+        skae.load(path)
+    assert not marker.exists()
+
+
+def test_skorch_loads_of_skae_nets_never_unpickle_objects(saved, tmp_path):
+    """skae's nets load torch files with ``weights_only=True``."""
+    _, estimator = saved
+    marker, path = tmp_path / "code-ran", tmp_path / "params.pt"
+    torch.save({"trap": _Touch(marker)}, path)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        estimator.net_.load_params(f_params=path)
+    assert not marker.exists()
