@@ -1,5 +1,6 @@
 """Outlier detection by reconstruction error."""
 
+import math
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -7,8 +8,11 @@ import numpy as np
 import torch
 from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import SHARED_PARAMETER_CONSTRAINTS, _BaseAutoencoder
+from ._device import draw_seed
 from ._docstrings import fill_doc
 from ._objectives import ELBO_OBJECTIVE, RECONSTRUCTION, VARIATIONAL_PARAMETER_CONSTRAINTS
 
@@ -50,12 +54,45 @@ def _ensemble_scores(member_scores, member_scale):
     return (member_scores / member_scale).mean(axis=1)
 
 
+def _conformal_rank(n_calibration, false_alarm_rate):
+    """``k = ceil((n + 1)(1 - alpha))``: the rank of the split-conformal quantile.
+
+    The threshold is the ``k``-th smallest of the ``n`` calibration anomaly
+    scores; it exists only when ``k <= n``. The small slack keeps products
+    such as ``20 * 0.95`` from rounding up past an integer.
+    """
+    return math.ceil((n_calibration + 1) * (1 - false_alarm_rate) - 1e-9)
+
+
+def _conformal_offset(calibration_scores, false_alarm_rate):
+    """The split-conformal threshold on ``score_samples``.
+
+    With ``n`` calibration scores (lower is more abnormal) and ``k`` from
+    :func:`_conformal_rank`, it is the ``(n + 1 - k)``-th smallest score, the
+    ``k``-th smallest anomaly score negated: a row scoring below it is flagged
+    exactly when its conformal p-value is at most ``false_alarm_rate``.
+    """
+    n_calibration = len(calibration_scores)
+    rank = _conformal_rank(n_calibration, false_alarm_rate)
+    return float(np.sort(calibration_scores)[n_calibration - rank])
+
+
 def _robust_scale(scores):
     """Spread of each column of ``scores`` (rows x members): the IQR, else the std, else 1."""
     q1, q3 = np.percentile(scores, [25, 75], axis=0)
     spread = q3 - q1
     spread = np.where(spread > 0, spread, scores.std(axis=0))
     return np.where(spread > 0, spread, 1.0)
+
+
+def _calibrated(detector):
+    """Whether ``detector`` calibrates its threshold, so has :meth:`p_values`."""
+    if detector.false_alarm_rate is None:
+        raise AttributeError(
+            "p_values needs calibration scores: set false_alarm_rate (the held-out "
+            "share is calibration_fraction) and fit the detector."
+        )
+    return True
 
 
 _OWN_PARAMETERS = {
@@ -69,7 +106,44 @@ _OWN_PARAMETERS = {
         ``'auto'`` uses the rule of reconstruction-error anomaly detection
         tutorials: a row is an outlier when its anomaly score exceeds the mean
         plus one standard deviation of the training scores, i.e.
-        ``offset_ = scores.mean() - scores.std()``.""",
+        ``offset_ = scores.mean() - scores.std()``. With ``false_alarm_rate``
+        set, the threshold comes from the calibration rows instead, and
+        ``contamination`` must be left at ``'auto'``.""",
+    ),
+    "false_alarm_rate": (
+        "float in (0, 1) or None",
+        """\
+        Set the threshold for this target false-alarm rate, by split-conformal
+        calibration, instead of by ``contamination``. ``fit`` holds out
+        ``calibration_fraction`` of the training rows at random, fits the
+        ensemble (input scaling, weights, member scales) on the other rows
+        only, and scores the held-out rows (``calibration_scores_``). A row
+        is then predicted -1 exactly when its conformal p-value
+        (:meth:`p_values`) is at most ``false_alarm_rate``: with ``n``
+        calibration scores, ``threshold_`` is the ``k``-th smallest
+        calibration anomaly score, ``k = ceil((n + 1)(1 - false_alarm_rate))``.
+        When the calibration rows and new inliers are exchangeable (clean
+        training data from the distribution to be monitored), the chance
+        that a new inlier is flagged is at most ``false_alarm_rate``, over
+        the draw of the calibration rows and of the new row, whatever the
+        network learned; a single fit's rate on many inliers scatters around
+        it by about ``sqrt(rate * (1 - rate) / n)``. Outliers among the
+        calibration rows make the threshold less strict when they score
+        below the inliers. A float ``contamination`` is the other way to set
+        the same threshold, so the pair raises a ``ValueError``. ``None``
+        keeps the threshold of ``contamination`` and has no
+        :meth:`p_values`.""",
+    ),
+    "calibration_fraction": (
+        "float in (0, 1)",
+        """\
+        Used with ``false_alarm_rate`` only, ignored otherwise. Share of the
+        training rows (rounded up) held out of training to calibrate the
+        threshold. More calibration rows make each fit's false-alarm rate
+        closer to the target and leave fewer rows to train on. There must be
+        at least ``1 / false_alarm_rate - 1`` of them (19 for a rate of
+        0.05): with fewer, every p-value is above the rate and no threshold
+        exists.""",
     ),
     "n_estimators": (
         "int",
@@ -90,7 +164,8 @@ _OWN_PARAMETERS = {
         ``'auto'`` is ``min(n_samples, 4096)``. With the budget in
         ``max_steps`` this bounds the cost of training whatever the size of
         the table; the threshold and the score scales are still computed on
-        every row.""",
+        every row (with ``false_alarm_rate``: the scales on every row not
+        held out, the threshold on the held-out rows).""",
     ),
     "trim_fraction": (
         "float in [0, 0.5)",
@@ -191,6 +266,16 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         ``backbone='vae'``, negative ELBO), each in units of the spread of
         that member's training scores. Equal to ``-offset_``.
 
+    calibration_scores_ : ndarray of shape (n_calibration,)
+        With ``false_alarm_rate`` only: ``score_samples`` of the rows held out
+        for calibration, in the order of ``calibration_indices_``. They set
+        ``offset_`` and :meth:`p_values`.
+
+    calibration_indices_ : ndarray of shape (n_calibration,)
+        With ``false_alarm_rate`` only: the positions, in the training data,
+        of the rows held out for calibration (sorted). The ensemble never saw
+        them in training.
+
     member_scale_ : ndarray of shape (n_estimators,)
         The spread (interquartile range) of each member's training scores,
         which divides its scores before they are averaged.
@@ -207,6 +292,9 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     See Also
     --------
     sklearn.ensemble.IsolationForest : Outlier detection with random trees.
+    sklearn.neighbors.LocalOutlierFactor : Outlier detection by local density.
+    sklearn.decomposition.PCA : The linear reconstruction, a baseline for the
+        reconstruction error.
     AutoencoderTransformer : The autoencoder as a transformer.
 
     References
@@ -235,6 +323,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
     _parameter_constraints: ClassVar[dict] = {
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "false_alarm_rate": [Interval(Real, 0, 1, closed="neither"), None],
+        "calibration_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "max_samples": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"),
                         Interval(Real, 0, 1, closed="right")],
@@ -249,6 +339,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self,
         *,
         contamination="auto",
+        false_alarm_rate=None,
+        calibration_fraction=0.2,
         n_estimators=8,
         max_samples="auto",
         trim_fraction=0.2,
@@ -277,6 +369,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         verbose=0,
     ):
         self.contamination = contamination
+        self.false_alarm_rate = false_alarm_rate
+        self.calibration_fraction = calibration_fraction
         self.n_estimators = n_estimators
         self.max_samples = max_samples
         self.trim_fraction = trim_fraction
@@ -313,6 +407,47 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         if self.n_components == "auto":
             return min(_AUTO_CODE_MAX, max(1, n_features // _AUTO_CODE_FRACTION))
         return super()._resolved_n_components(n_features)
+
+    def _train(self, X):
+        # With false_alarm_rate the ensemble is fitted on the rows that are
+        # not held out for calibration, scaling included, so that it does not
+        # depend on the calibration rows (the premise of the conformal
+        # guarantee); _fitted_extras scores the held-out rows.
+        if self.false_alarm_rate is None:
+            return super()._train(X)
+        if self.contamination != "auto":
+            raise ValueError(
+                f"contamination={self.contamination!r} and false_alarm_rate="
+                f"{self.false_alarm_rate!r} are two rules for the same threshold: set "
+                "contamination='auto' (the default) to calibrate the threshold at "
+                "false_alarm_rate, or false_alarm_rate=None to set it by contamination."
+            )
+        kept, held_out = self._calibration_split(X.shape[0], draw_seed(self.random_state))
+        fitted, budget_spent = super()._train(X[kept])
+        return {**fitted, "calibration_indices_": held_out}, budget_spent
+
+    def _calibration_split(self, n_samples, seed):
+        """Positions of the training rows and of the calibration rows, each sorted."""
+        n_calibration = math.ceil(self.calibration_fraction * n_samples)
+        if n_calibration >= n_samples:
+            raise ValueError(
+                f"calibration_fraction={self.calibration_fraction} of n_samples = "
+                f"{n_samples} holds out {n_calibration} rows for calibration, which "
+                "leaves none to train on; give more rows or lower calibration_fraction."
+            )
+        if _conformal_rank(n_calibration, self.false_alarm_rate) > n_calibration:
+            needed = math.ceil((1 - 1e-9) / self.false_alarm_rate - 1)
+            raise ValueError(
+                f"false_alarm_rate={self.false_alarm_rate} needs at least {needed} "
+                f"calibration rows, but calibration_fraction={self.calibration_fraction} "
+                f"of n_samples = {n_samples} holds out {n_calibration}: with fewer, "
+                "every p-value is above the rate and no threshold meets it. Give more "
+                "rows, or raise calibration_fraction or false_alarm_rate."
+            )
+        # A stream of its own, apart from the draws of the fit that follows.
+        rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+        order = rng.permutation(n_samples)
+        return np.sort(order[n_calibration:]), np.sort(order[:n_calibration])
 
     def _training_rows(self, X, seed):
         n_samples = X.shape[0]
@@ -367,14 +502,22 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
     def _fitted_extras(self, X, fitted):
         member_scores = self._objective_scores(X, fitted)
-        member_scale = _robust_scale(member_scores)
-        scores = _ensemble_scores(member_scores, member_scale)
-        if self.contamination == "auto":
-            offset = float(scores.mean() - scores.std())
+        held_out = fitted.get("calibration_indices_")
+        extras = {"member_n_components_": list(fitted["net_"].module_.code_widths)}
+        if held_out is None:
+            member_scale = _robust_scale(member_scores)
+            scores = _ensemble_scores(member_scores, member_scale)
+            if self.contamination == "auto":
+                offset = float(scores.mean() - scores.std())
+            else:
+                offset = float(np.percentile(scores, 100.0 * self.contamination))
         else:
-            offset = float(np.percentile(scores, 100.0 * self.contamination))
-        return {"member_scale_": member_scale, "offset_": offset, "threshold_": -offset,
-                "member_n_components_": list(fitted["net_"].module_.code_widths)}
+            member_scale = _robust_scale(np.delete(member_scores, held_out, axis=0))
+            calibration_scores = _ensemble_scores(member_scores[held_out], member_scale)
+            offset = _conformal_offset(calibration_scores, self.false_alarm_rate)
+            extras["calibration_scores_"] = calibration_scores
+        return {**extras, "member_scale_": member_scale, "offset_": offset,
+                "threshold_": -offset}
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -445,6 +588,68 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             +1 where ``decision_function(X) >= 0``, -1 elsewhere.
         """
         return np.where(self.decision_function(X) < 0, -1, 1)
+
+    @available_if(_calibrated)
+    def p_values(self, X):
+        """Conformal p-value of every sample; small values are evidence of an outlier.
+
+        The p-value of a row is ``(1 + m) / (n + 1)``, where ``n`` is the
+        number of calibration scores (``calibration_scores_``) and ``m`` the
+        number of them at most the row's score (as abnormal or more). For a
+        new inlier exchangeable with the calibration rows it is a valid
+        p-value: the chance that it is at most ``t`` is at most ``t``, so on
+        inliers the p-values are spread about evenly over (0, 1], and rows
+        abnormal beyond every calibration row get the smallest,
+        ``1 / (n + 1)``. ``predict`` gives -1 exactly where the p-value is at
+        most ``false_alarm_rate``. Available with ``false_alarm_rate`` set.
+
+        To flag outliers in a batch while bounding the expected share of
+        inliers among the flagged rows (the false discovery rate), rather
+        than the false-alarm rate of each row, apply the Benjamini-Hochberg
+        procedure to the p-values with
+        :func:`scipy.stats.false_discovery_control` (see the example).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to test.
+
+        Returns
+        -------
+        p_values : ndarray of shape (n_samples,)
+            Float64 p-values in ``[1 / (n + 1), 1]``.
+
+        See Also
+        --------
+        scipy.stats.false_discovery_control : Benjamini-Hochberg adjusted
+            p-values.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from scipy.stats import false_discovery_control
+        >>> from skae import AutoencoderOutlierDetector
+        >>> rng = np.random.RandomState(0)
+        >>> mixing = rng.normal(size=(2, 6))
+        >>> X_train = rng.normal(size=(300, 2)) @ mixing
+        >>> detector = AutoencoderOutlierDetector(
+        ...     false_alarm_rate=0.05, calibration_fraction=0.3, random_state=0
+        ... ).fit(X_train)
+        >>> X_new = rng.normal(size=(20, 2)) @ mixing
+        >>> X_new[:3] += 10
+        >>> p = detector.p_values(X_new)
+        >>> bool(np.all(p[:3] == 1 / 91))
+        True
+        >>> flagged = false_discovery_control(p) <= 0.1  # BH at a 10 % FDR
+        >>> np.flatnonzero(flagged)
+        array([0, 1, 2])
+        """
+        check_is_fitted(self, "calibration_scores_",
+                        msg="This %(name)s instance has no calibration scores: fit it "
+                            "with false_alarm_rate set before calling p_values.")
+        calibration = np.sort(self.calibration_scores_)
+        as_abnormal = np.searchsorted(calibration, self.score_samples(X), side="right")
+        return (1.0 + as_abnormal) / (calibration.size + 1.0)
 
     def feature_errors(self, X):
         """Reconstruction error of every feature of every sample.
