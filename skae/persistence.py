@@ -124,7 +124,8 @@ class _Encoder:
             return {"type": "network", "class": type(value).__name__,
                     "params": self.encode(value.get_params(deep=False), f"{where}/params")}
         for name, objective in _OBJECTIVES.items():
-            if value is objective:
+            # Objectives are stateless; an unpickled estimator holds a copy.
+            if type(value) is type(objective):
                 return {"type": "objective", "name": name}
         if type(value) in _NETS.values() and where == "fitted/net_":
             return self._encode_net(value, where)

@@ -123,6 +123,15 @@ def test_round_trip_gives_identical_outputs_and_fitted_state(name, X, tmp_path):
         assert_same(before[method], after[method], method)
 
 
+def test_an_unpickled_estimator_saves_and_a_loaded_one_pickles(X, tmp_path):
+    """Unpickling copies the objective; loading gives a model pickle can keep."""
+    estimator = _fit(*CONFIGS["detector-vae"], X)
+    unpickled = pickle.loads(pickle.dumps(estimator))
+    loaded = skae.load(skae.save(unpickled, tmp_path / "model.safetensors"))
+    assert_same(estimator.score_samples(X), loaded.score_samples(X))
+    assert_same(estimator.predict(X), pickle.loads(pickle.dumps(loaded)).predict(X))
+
+
 def test_float32_data_and_feature_names_survive(X, tmp_path):
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(X.astype(np.float32), columns=[f"c{i}" for i in range(X.shape[1])])
