@@ -1,6 +1,7 @@
 """skae: scikit-learn compatible autoencoders backed by PyTorch and skorch."""
 
 from ._net import TrainingDivergedError
+from .export import to_onnx
 from .networks import ConvNetwork, DenseNetwork, LSTMNetwork
 from .outlier import AutoencoderOutlierDetector
 from .persistence import PersistenceError, load, save
@@ -20,4 +21,5 @@ __all__ = [
     "__version__",
     "load",
     "save",
+    "to_onnx",
 ]
