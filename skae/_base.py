@@ -35,6 +35,7 @@ from ._net import (
     DivergenceGuard,
     ReconstructionLoss,
     TrainingDivergedError,
+    checkpoint,
     divergence_advice,
     float64_copy,
     named_callbacks,
@@ -107,6 +108,25 @@ def _release_training_state(net):
         if isinstance(callback, EarlyStopping):
             callback.best_model_weights_ = None
 
+
+
+# Parameters that partial_fit does not use: fit's budget and stopping rules,
+# how a model is seeded, and what only reports.
+_NOT_IN_PARTIAL_FIT = frozenset({"max_steps", "early_stopping", "validation_fraction",
+                                 "n_iter_no_change", "tol", "pretrain_epochs",
+                                 "random_state", "callbacks", "verbose"})
+
+
+def _partial_fit_signature(estimator):
+    """The parameters a model continued by ``partial_fit`` must keep, as their reprs."""
+    return {name: repr(value) for name, value in estimator.get_params(deep=False).items()
+            if name not in _NOT_IN_PARTIAL_FIT}
+
+
+def _without_stopping_rules(callbacks):
+    """``(name, callback)`` pairs without the early-stopping rules of ``fit``."""
+    return [(name, callback) for name, callback in callbacks
+            if not isinstance(callback, EarlyStopping)]
 
 
 # Parameters of every estimator, with the same constraint everywhere.
@@ -283,10 +303,27 @@ class _BaseAutoencoder(BaseEstimator):
         they were, so a failed first fit leaves the estimator unfitted and a
         failed refit leaves the previous model whole.
         """
+        return self._transaction(X, reset=True, partial=False)
+
+    def _partial_fit(self, X):
+        """One more pass of training on the chunk ``X``, as a transaction; return ``self``.
+
+        The first call (on an unfitted estimator) resolves the configuration
+        and fixes the input scaling from its chunk, as ``fit`` does; later
+        calls continue the same network and optimiser.
+        """
+        return self._transaction(X, reset=not self.__sklearn_is_fitted__(), partial=True)
+
+    def _transaction(self, X, *, reset, partial):
+        """Validate ``X``, train (:meth:`_train`), assign every fitted attribute in one place.
+
+        If anything raises, the fitted attributes are restored to what they
+        were (:meth:`_train` restores what it changed in place).
+        """
         previous = self._fitted_state()
         try:
-            X = self._validate_input(X, reset=True)
-            fitted, budget_spent = self._train(X)
+            X = self._validate_input(X, reset=reset)
+            fitted, budget_spent = self._train(X, partial)
             fitted.update(self._fitted_extras(X, fitted))
         except BaseException:
             self._set_fitted(previous)
@@ -320,13 +357,117 @@ class _BaseAutoencoder(BaseEstimator):
         """Attributes that a subclass derives from the trained model ``fitted``."""
         return {}
 
-    def _train(self, X):
-        """Resolve the configuration, check it, and train on validated ``X``.
+    def _train(self, X, partial=False):
+        """Train on validated ``X``: a new model, or with ``partial`` one more pass.
 
         Returns the fitted attributes as a dict, and whether training ended
-        by exhausting ``max_steps``. Nothing is assigned to ``self``.
+        by exhausting ``max_steps``. Nothing is assigned to ``self`` (a
+        subclass may train on some rows of ``X`` only, by overriding this).
         """
-        # The whole configuration, checked before any training.
+        if not partial:
+            return self._train_new(X)
+        if self.__sklearn_is_fitted__():
+            return self._train_chunk(X)
+        return self._train_first_chunk(X)
+
+    def _train_new(self, X):
+        """Resolve the configuration, check it, and train a new model on ``X``."""
+        setup = self._setup(X)
+        dataset = ArrayDataset(self._training_rows(X, setup["seed"]), setup["offset"],
+                               setup["scale"], setup["device"])
+        train, valid = self._split(dataset, setup["seed"])
+        self._check_trainable(train, setup["network"])
+        training_params = self._training_params(len(train), setup["seed"], setup["device"],
+                                                setup["network"])
+        batches_per_epoch = len(BatchIterator(train, training_params["batch_size"],
+                                              merge_single=setup["network"].needs_two_rows))
+        with fit_random_state(setup["seed"]):  # every draw: generators private to this fit
+            net = self._new_net(setup, training_params,
+                                max_epochs=math.ceil(self.max_steps / batches_per_epoch),
+                                iterator_train__max_batches=self.max_steps,
+                                train_split=predefined_split(valid) if valid is not None
+                                else None,
+                                callbacks=self._callbacks(setup["params"]))
+            if setup["pretrain_epochs"]:
+                self._pretrain(net.module_, train, setup["seed"], setup["device"],
+                               setup["network"])
+            fitted = self._trained(net, train, X, setup)
+        return fitted, fitted["n_steps_"] >= self.max_steps
+
+    def _train_first_chunk(self, X):
+        """The first call of ``partial_fit``: :meth:`_train_new` for one pass over ``X``.
+
+        No pre-training, no early stopping and no validation split: the
+        stopping rules of ``fit`` need a whole data set.
+        """
+        setup = self._setup(X)
+        train = ArrayDataset(self._training_rows(X, setup["seed"]), setup["offset"],
+                             setup["scale"], setup["device"])
+        self._check_trainable(train, setup["network"])
+        training_params = self._training_params(len(train), setup["seed"], setup["device"],
+                                                setup["network"])
+        with fit_random_state(setup["seed"]):
+            net = self._new_net(setup, training_params, max_epochs=1, train_split=None,
+                                callbacks=_without_stopping_rules(
+                                    self._callbacks(setup["params"])))
+            return self._trained(net, train, X, setup), False
+
+    def _train_chunk(self, X):
+        """A later call of ``partial_fit``: one more pass over ``X``, same net and optimiser.
+
+        The network, its optimiser state (Adam's moments and step count),
+        the input scaling and the seed are those of the fitted model. Each
+        call draws its own shuffling and subsample from the seed and the
+        number of epochs trained so far. If training fails, the net's
+        weights, optimiser and history are put back.
+        """
+        self._check_partial_fit_params()
+        net = self.net_
+        setup = {"params": self.get_params(deep=False), "objective": self._objective_,
+                 "network": resolve_network(self.network, self._network_shorthands),
+                 "device": self.device_, "offset": self.input_offset_,
+                 "scale": self.input_scale_, "n_components": self.n_components_,
+                 "seed": self._fit_seed_}
+        seed = (self._fit_seed_ + len(net.history)) % 2**32  # this call's draws
+        train = ArrayDataset(self._training_rows(X, seed), self.input_offset_,
+                             self.input_scale_, self.device_)
+        self._check_trainable(train, setup["network"])
+        training_params = self._training_params(len(train), seed, self.device_,
+                                                setup["network"])
+        restore = checkpoint(net)
+        try:
+            # One pass over this chunk, shuffled by this call's seed. Plain
+            # attributes: skorch's set_params would re-initialise the net.
+            for name, value in {"max_epochs": 1, "iterator_train__max_batches": None,
+                                "batch_size": training_params["batch_size"],
+                                "iterator_train__seed": seed}.items():
+                setattr(net, name, value)
+            net.callbacks_ = _without_stopping_rules(net.callbacks_)
+            with fit_random_state(seed):
+                return self._trained(net, train, X, setup), False
+        except BaseException:
+            restore()
+            raise
+
+    def _check_partial_fit_params(self):
+        """Raise when a parameter that shapes the model changed since it was fitted."""
+        changed = sorted(name for name, value in _partial_fit_signature(self).items()
+                         if self._fit_signature_.get(name) != value)
+        if changed:
+            raise ValueError(
+                f"partial_fit continues the fitted model, but {', '.join(changed)} "
+                f"changed since it was fitted ({type(self).__name__} was fitted with "
+                + ", ".join(f"{name}={self._fit_signature_.get(name)}" for name in changed)
+                + "). Call fit to start a new model with the new parameters, or set "
+                "them back."
+            )
+
+    def _setup(self, X):
+        """The whole configuration of a new model for validated ``X``, checked.
+
+        Raises before any training on a parameter that cannot train on
+        ``X``; the input scaling comes from ``X``.
+        """
         params = self.get_params(deep=False)
         objective = self._objective
         objective.check(params, type(self).__name__)
@@ -339,50 +480,58 @@ class _BaseAutoencoder(BaseEstimator):
             )
         device = resolve_device(self.device)
         seed = draw_seed(self.random_state)
-        n_features = X.shape[1]
-        n_components = self._resolved_n_components(n_features)
         offset, scale = self._input_statistics(X)
         self._check_bce_range(X, offset, scale)
-        dataset = ArrayDataset(self._training_rows(X, seed), offset, scale, device)
-        train, valid = self._split(dataset, seed)
+        return {"params": params, "objective": objective, "network": network,
+                "pretrain_epochs": pretrain_epochs, "device": device, "seed": seed,
+                "n_components": self._resolved_n_components(X.shape[1]),
+                "offset": offset, "scale": scale}
+
+    def _check_trainable(self, train, network):
         if network.needs_two_rows and len(train) < 2:
             raise ValueError(
                 f"batch_norm=True cannot train on n_samples = {len(train)}: batch "
                 "normalisation needs at least 2 rows per batch."
             )
-        training_params = self._training_params(len(train), seed, device, network)
-        batches_per_epoch = len(BatchIterator(train, training_params["batch_size"],
-                                              merge_single=network.needs_two_rows))
 
-        with torch_seeded(seed):  # initial weights: the global generator, forked and locked
-            module, code_width = self._build_module(objective, network, n_features,
-                                                    n_components, params, seed)
-        with fit_random_state(seed):  # all later draws: generators private to this fit
-            net = objective.net_class(
-                module=module,
-                **training_params,
-                criterion__loss=self.loss,
-                max_epochs=math.ceil(self.max_steps / batches_per_epoch),
-                iterator_train__max_batches=self.max_steps,
-                train_split=predefined_split(valid) if valid is not None else None,
-                callbacks=self._callbacks(params),
-                **objective.net_params(params),
-            )
-            net.initialize()
-            if pretrain_epochs:
-                self._pretrain(net.module_, train, seed, device, network)
-            net.partial_fit(train)
-            _release_training_state(net)
-            fitted = {"net_": net, "device_": device, "n_components_": n_components,
-                      "input_offset_": offset, "input_scale_": scale,
-                      "_objective_": objective, "_fit_dtype_": X.dtype,
-                      # With the parameters, the seed rebuilds the module's
-                      # structure (skae.persistence).
-                      "_fit_seed_": seed}
-            self._check_not_diverged(X, seed, fitted)
-        history, budget_spent = self._history_attributes(net)
+    def _new_net(self, setup, training_params, **net_params):
+        """The initialised skorch net of a new model (its module seeded by the fit's seed)."""
+        with torch_seeded(setup["seed"]):  # initial weights: the global generator, forked
+            module, _ = self._build_module(setup["objective"], setup["network"],
+                                           setup["offset"].shape[0], setup["n_components"],
+                                           setup["params"], setup["seed"])
+        net = setup["objective"].net_class(
+            module=module,
+            **training_params,
+            criterion__loss=self.loss,
+            **net_params,
+            **setup["objective"].net_params(setup["params"]),
+        )
+        return net.initialize()
+
+    def _trained(self, net, train, X, setup):
+        """Train ``net`` on ``train`` (one ``partial_fit``); the fitted attributes.
+
+        The one training step of ``fit`` and ``partial_fit``: it runs skorch's
+        loop, checks the result on the rows of ``X`` and reads the fitted
+        attributes from the net.
+        """
+        net.partial_fit(train)
+        _release_training_state(net)
+        seed = setup["seed"]
+        fitted = {"net_": net, "device_": setup["device"],
+                  "n_components_": setup["n_components"],
+                  "input_offset_": setup["offset"], "input_scale_": setup["scale"],
+                  "_objective_": setup["objective"], "_fit_dtype_": X.dtype,
+                  # With the parameters, the seed rebuilds the module's
+                  # structure (skae.persistence).
+                  "_fit_seed_": seed,
+                  "_fit_signature_": _partial_fit_signature(self)}
+        self._check_not_diverged(X, seed, fitted)
+        history, _ = self._history_attributes(net)
+        code_width = max(getattr(net.module_, "code_widths", [setup["n_components"]]))
         return {**fitted, **history,
-                **objective.fitted_attributes(net, seed, code_width)}, budget_spent
+                **setup["objective"].fitted_attributes(net, seed, code_width)}
 
     def _input_statistics(self, X):
         """Offset and scale of the input scaling, from validated training ``X``.

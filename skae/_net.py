@@ -419,6 +419,36 @@ def named_callbacks(callbacks):
     return named
 
 
+def checkpoint(net):
+    """What puts the trained state of ``net`` back as it is now.
+
+    The module's weights, the optimiser's state (Adam's moments and step
+    counts), the history and the callbacks: what one more ``partial_fit``
+    changes in place.
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet
+        An initialised net.
+
+    Returns
+    -------
+    restore : callable
+        Called without arguments, it restores ``net``.
+    """
+    module = copy.deepcopy(net.module_.state_dict())
+    optimizer = copy.deepcopy(net.optimizer_.state_dict())
+    n_epochs, callbacks = len(net.history), list(net.callbacks_)
+
+    def restore():
+        net.module_.load_state_dict(module)
+        net.optimizer_.load_state_dict(optimizer)
+        del net.history[n_epochs:]
+        net.callbacks_ = callbacks
+
+    return restore
+
+
 # Float64 inference copies of fitted CPU modules, dropped with their module,
 # each beside the version of the weights it was copied from.
 _FLOAT64_COPIES = weakref.WeakKeyDictionary()

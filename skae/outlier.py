@@ -408,13 +408,13 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             return min(_AUTO_CODE_MAX, max(1, n_features // _AUTO_CODE_FRACTION))
         return super()._resolved_n_components(n_features)
 
-    def _train(self, X):
+    def _train(self, X, partial=False):
         # With false_alarm_rate the ensemble is fitted on the rows that are
         # not held out for calibration, scaling included, so that it does not
         # depend on the calibration rows (the premise of the conformal
         # guarantee); _fitted_extras scores the held-out rows.
         if self.false_alarm_rate is None:
-            return super()._train(X)
+            return super()._train(X, partial)
         if self.contamination != "auto":
             raise ValueError(
                 f"contamination={self.contamination!r} and false_alarm_rate="
@@ -423,7 +423,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
                 "false_alarm_rate, or false_alarm_rate=None to set it by contamination."
             )
         kept, held_out = self._calibration_split(X.shape[0], draw_seed(self.random_state))
-        fitted, budget_spent = super()._train(X[kept])
+        fitted, budget_spent = super()._train(X[kept], partial)
         return {**fitted, "calibration_indices_": held_out}, budget_spent
 
     def _calibration_split(self, n_samples, seed):
@@ -536,6 +536,37 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             The fitted detector.
         """
         return self._fit(X)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train on one more chunk of rows, then set the threshold from that chunk.
+
+        As :meth:`AutoencoderTransformer.partial_fit
+        <skae.AutoencoderTransformer.partial_fit>`: the first call fixes the
+        input scaling from its chunk, and every call does one epoch over the
+        chunk's training rows (at most ``max_samples`` of them, drawn anew
+        for each chunk), continuing the same ensemble and optimiser state.
+        After each call, ``member_scale_``, ``offset_`` and ``threshold_``
+        are computed as ``fit`` computes them, from the scores of every row
+        of the latest chunk, by the model as it now is: the threshold
+        follows the model, and chunks should be large enough to set it (a
+        few hundred rows). With ``false_alarm_rate``, each chunk holds out
+        ``calibration_fraction`` of its rows from training, and the
+        threshold is calibrated on the held-out rows of the latest chunk.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data. It may contain outliers.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The detector, trained one more epoch.
+        """
+        return self._partial_fit(X)
 
     def score_samples(self, X):
         """Score of every sample; lower is more abnormal.

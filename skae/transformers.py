@@ -143,6 +143,43 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         return self._fit(X)
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train on one more chunk of rows: one pass over ``X``.
+
+        For data that does not fit in memory, or arrives in a stream, as
+        :meth:`IncrementalPCA.partial_fit
+        <sklearn.decomposition.IncrementalPCA.partial_fit>` and
+        :meth:`MLPRegressor.partial_fit
+        <sklearn.neural_network.MLPRegressor.partial_fit>`. The first call on
+        an unfitted estimator builds the network and fixes the input
+        scaling (``scaling``) from the rows of its chunk: give a first chunk
+        that represents the data, or scale outside with ``scaling=None``
+        (e.g. a :class:`~sklearn.preprocessing.StandardScaler` fitted by its
+        own ``partial_fit`` over the chunks first). Every call, including
+        the first, does one epoch over its chunk in mini-batches of
+        ``batch_size``, continuing the same network and the same optimiser
+        state (Adam's moments and step count); ``max_steps``, early stopping,
+        ``pretrain_epochs`` and ``callbacks``' stopping rules are ``fit``'s
+        and are not used. A call after :meth:`fit` continues the fitted
+        model; :meth:`fit` starts a new one. The parameters that shape the
+        model must not change between calls (a ``ValueError`` says which
+        did). A call that fails leaves the estimator as it was.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        return self._partial_fit(X)
+
     def transform(self, X):
         """Encode ``X``.
 
