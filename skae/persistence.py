@@ -38,7 +38,6 @@ from skorch.history import History
 from ._device import resolve_device
 from ._net import AutoencoderNet, VAENet
 from ._objectives import ELBO_OBJECTIVE, RECONSTRUCTION
-from ._random import torch_seeded
 from .networks import ConvNetwork, DenseNetwork, LSTMNetwork, resolve_network
 from .outlier import AutoencoderOutlierDetector
 from .transformers import AutoencoderTransformer, VAETransformer
@@ -60,7 +59,7 @@ _DTYPES = {"bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint6
            "float16", "float32", "float64"}
 # The fitted attributes the network is rebuilt from.
 _NET_INPUTS = ("net_", "_objective_", "_fit_seed_", "n_features_in_", "n_components_",
-               "device_")
+               "input_offset_", "device_")
 
 
 class PersistenceError(ValueError):
@@ -106,12 +105,18 @@ class _Encoder:
         if type(value) is tuple:
             return {"type": "tuple",
                     "items": [self.encode(item, f"{where}/{i}") for i, item in enumerate(value)]}
-        if type(value) is dict and all(type(key) is str for key in value):
-            return {"type": "dict",
-                    "items": {key: self.encode(item, f"{where}/{key}")
-                              for key, item in value.items()}}
-        if isinstance(value, np.ndarray) and type(value) is np.ndarray:
+        if type(value) is set and all(type(item) in (str, int) for item in value):
+            return {"type": "set", "items": sorted(value, key=repr)}
+        if type(value) is dict and all(type(key) in (str, int) for key in value):
+            # Pairs, since JSON keys are strings only (an optimiser's state has ints).
+            return {"type": "dict", "items": [[key, self.encode(item, f"{where}/{key}")]
+                                              for key, item in value.items()]}
+        if type(value) is np.ndarray:
             return self._encode_array(value, where)
+        if type(value) is torch.Tensor and str(value.dtype).removeprefix("torch.") in _DTYPES:
+            array = value.detach().cpu().numpy()
+            return {"type": "tensor", "key": self._tensor(array, where),
+                    "dtype": array.dtype.name, "shape": list(array.shape)}
         if isinstance(value, np.generic) and value.dtype.name in _DTYPES:
             return {"type": "scalar", "dtype": value.dtype.name, "value": value.item()}
         if isinstance(value, np.dtype) and value.name in _DTYPES:
@@ -145,7 +150,19 @@ class _Encoder:
         for key, tensor in net.module_.state_dict().items():
             self._tensor(tensor.detach().cpu().numpy(), f"{where}/{key}")
         return {"type": "net", "class": type(net).__name__,
-                "history": self.encode(net.history.to_list(), f"{where}/history")}
+                "history": self.encode(net.history.to_list(), f"{where}/history"),
+                # What partial_fit continues from: Adam's moments and step
+                # counts, and the callbacks' fitted state (best scores so far).
+                "optimizer": self.encode(net.optimizer_.state_dict(), f"{where}/optimizer"),
+                "callbacks": [[name, type(callback).__name__,
+                               self.encode(_fitted_vars(callback), f"{where}/callbacks/{name}")]
+                              for name, callback in net.callbacks_]}
+
+
+def _fitted_vars(instance):
+    """The attributes of ``instance`` whose names end in ``_``."""
+    return {name: value for name, value in vars(instance).items()
+            if name.endswith("_") and not name.startswith("__")}
 
 
 def _unsafe_message(value, where):
@@ -256,6 +273,7 @@ class _Decoder:
     # The tagged values :class:`_Encoder` writes, and the method reading each.
     _TYPES: ClassVar[dict] = {
         "tuple": "_decode_tuple", "dict": "_decode_dict", "ndarray": "_decode_ndarray",
+        "tensor": "_decode_tensor", "set": "_decode_set",
         "strings": "_decode_strings", "scalar": "_decode_scalar", "dtype": "_decode_dtype",
         "torch.device": "_decode_device", "RandomState": "_decode_random_state",
         "network": "_decode_network", "objective": "_decode_objective", "net": "_decode_net",
@@ -289,10 +307,21 @@ class _Decoder:
         _expect(type(node["items"]) is list, where, "a tuple needs a list of items")
         return tuple(self.decode(node["items"], where))
 
+    def _decode_set(self, node, where):
+        _keys(node, where, ("type", "items"))
+        _expect(type(node["items"]) is list
+                and all(type(item) in (str, int) for item in node["items"]), where,
+                "a set needs a list of strings and integers")
+        return set(node["items"])
+
     def _decode_dict(self, node, where):
         _keys(node, where, ("type", "items"))
-        _expect(type(node["items"]) is dict, where, "a dict needs an object of items")
-        return {key: self.decode(item, f"{where}/{key}") for key, item in node["items"].items()}
+        items = node["items"]
+        _expect(type(items) is list and all(
+            type(item) is list and len(item) == 2 and type(item[0]) in (str, int)
+            for item in items), where, "a dict needs a list of [key, value] pairs")
+        _expect(len({key for key, _ in items}) == len(items), where, "repeated keys")
+        return {key: self.decode(item, f"{where}/{key}") for key, item in items}
 
     def _shape(self, node, where):
         shape = node["shape"]
@@ -304,6 +333,9 @@ class _Decoder:
         _keys(node, where, ("type", "key", "dtype", "shape"))
         _expect(_named(node["dtype"], _DTYPES), where, f"unsupported dtype {node['dtype']!r}")
         return self.tensor(node["key"], where, np.dtype(node["dtype"]), self._shape(node, where))
+
+    def _decode_tensor(self, node, where):
+        return torch.from_numpy(self._decode_ndarray(node, where))
 
     def _decode_strings(self, node, where):
         _keys(node, where, ("type", "dtype", "shape", "items"))
@@ -365,20 +397,84 @@ class _Decoder:
 
     def _decode_net(self, node, where):
         _expect(where == "fitted/net_", where, "a network belongs in the fitted net_ only")
-        _keys(node, where, ("type", "class", "history"))
+        _keys(node, where, ("type", "class", "history", "optimizer", "callbacks"))
         _expect(_named(node["class"], _NETS), where, f"{node['class']!r} is not a skae net")
         history = self.decode(node["history"], f"{where}/history")
         _expect(type(history) is list and all(type(epoch) is dict for epoch in history),
                 where, "the history must be a list of dicts")
-        return _SavedNet(_NETS[node["class"]], History(history))
+        optimizer = self.decode(node["optimizer"], f"{where}/optimizer")
+        _keys(optimizer, f"{where}/optimizer", ("state", "param_groups"))
+        callbacks = node["callbacks"]
+        _expect(type(callbacks) is list and all(
+            type(item) is list and len(item) == 3 and type(item[0]) is str
+            and type(item[1]) is str for item in callbacks), where,
+            "the callbacks must be [name, class, attributes] triples")
+        callbacks = [(name, cls, self.decode(attributes, f"{where}/callbacks/{name}"))
+                     for name, cls, attributes in callbacks]
+        return _SavedNet(_NETS[node["class"]], History(history), optimizer, callbacks)
 
 
 class _SavedNet:
-    """A net's class and history, until the estimator can rebuild it."""
+    """A net's class, history and optimiser state, until the estimator can rebuild it."""
 
-    def __init__(self, cls, history):
+    def __init__(self, cls, history, optimizer, callbacks):
         self.cls = cls
         self.history = history
+        self.optimizer = optimizer
+        self.callbacks = callbacks
+
+
+def _restore_callbacks(net, saved):
+    """Give ``net`` the saved callbacks (a subset of those ``fit`` adds), in their state."""
+    where = "fitted/net_/callbacks"
+    available = dict(net.callbacks_)
+    restored = []
+    for name, cls, attributes in saved:
+        callback = available.get(name)
+        _expect(callback is not None and type(callback).__name__ == cls, where,
+                f"{name!r} ({cls}) is not one of the callbacks fit adds")
+        _expect(type(attributes) is dict and all(
+            attribute.endswith("_") and attribute.isidentifier()
+            and not attribute.startswith("__") for attribute in attributes), where,
+            f"invalid attributes of {name!r}")
+        vars(callback).update(attributes)
+        restored.append((name, callback))
+    net.callbacks_ = restored
+
+
+def _load_optimizer_state(optimizer, state):
+    """Load ``state`` into ``optimizer`` after checking it fits its parameters.
+
+    torch checks the parameter groups; the shapes of the per-parameter
+    tensors are checked here: a scalar (step counts), the parameter's shape
+    (Adam's moments, momentum), or one flat vector of every parameter
+    (L-BFGS), so that a tampered file fails now, not in a later step.
+    """
+    where = "fitted/net_/optimizer"
+    params = [param for group in optimizer.param_groups for param in group["params"]]
+    n_total = sum(param.numel() for param in params)
+    groups = state["param_groups"]
+    _expect(type(groups) is list and all(type(group) is dict
+                                         and type(group.get("params")) is list
+                                         for group in groups), where, "invalid param_groups")
+    ids = [index for group in groups for index in group["params"]]
+    _expect(type(state["state"]) is dict and set(state["state"]) <= set(ids)
+            and len(ids) == len(params), where, "the state does not match the parameters")
+    by_id = dict(zip(ids, params))
+    for index, entry in state["state"].items():
+        _expect(type(entry) is dict, where, "invalid per-parameter state")
+        tensors = [value for value in entry.values() if isinstance(value, torch.Tensor)]
+        tensors += [item for value in entry.values() if type(value) is list
+                    for item in value if isinstance(item, torch.Tensor)]
+        for tensor in tensors:
+            _expect(tensor.dtype.is_floating_point and (
+                tensor.ndim == 0 or tensor.shape == by_id[index].shape
+                or (tensor.ndim == 1 and tensor.numel() == n_total)), where,
+                f"a state tensor of shape {list(tensor.shape)} fits no parameter")
+    try:
+        optimizer.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise PersistenceError(f"Cannot load {where}: {exc}") from None
 
 
 def _construct(cls, params, where):
@@ -407,31 +503,36 @@ def _load_device(saved, device):
 
 
 def _rebuild_net(estimator, fitted, saved, decoder, device):
-    """The fitted skorch net: built as ``fit`` builds it, then given the saved weights."""
+    """The fitted skorch net: built as ``fit`` builds it, then given the saved state.
+
+    The weights, the optimiser's state and the history are the saved ones,
+    so :meth:`partial_fit` continues as it would have on the saved estimator.
+    """
     params = estimator.get_params(deep=False)
-    objective, seed = fitted["_objective_"], fitted["_fit_seed_"]
+    objective, seed, offset = fitted["_objective_"], fitted["_fit_seed_"], fitted["input_offset_"]
     _expect(type(seed) is int and 0 <= seed < 2**32, "fitted/_fit_seed_", "not a seed")
     _expect(objective is estimator._objective and saved.cls is objective.net_class,
             "fitted/net_", "the objective does not match the estimator's")
+    _expect(isinstance(offset, np.ndarray) and offset.shape == (fitted["n_features_in_"],),
+            "fitted/input_offset_", "its shape does not match n_features_in_")
     try:
         network = resolve_network(estimator.network, estimator._network_shorthands)
-        with torch_seeded(seed):  # the initial weights are overwritten: leave no trace
-            module, _ = estimator._build_module(objective, network, fitted["n_features_in_"],
-                                                fitted["n_components_"], params, seed)
+        setup = {"params": params, "objective": objective, "network": network, "seed": seed,
+                 "offset": offset, "n_components": fitted["n_components_"]}
+        # As fit leaves it: no validation split, fit's callbacks.
+        net = estimator._new_net(
+            setup, estimator._training_params(estimator.batch_size, seed, device, network),
+            train_split=None, callbacks=estimator._callbacks(params))
     except (TypeError, ValueError, RuntimeError) as exc:
         raise PersistenceError(f"Cannot rebuild the network: {exc}") from None
-    net = objective.net_class(
-        module=module,
-        **estimator._training_params(estimator.batch_size, seed, device, network),
-        criterion__loss=estimator.loss,
-        **objective.net_params(params),
-    ).initialize()
     state = {}
     for key, expected in net.module_.state_dict().items():
         state[key] = torch.from_numpy(decoder.tensor(
             f"fitted/net_/{key}", f"fitted/net_/{key}",
             np.dtype(str(expected.dtype).removeprefix("torch.")), expected.shape))
     net.module_.load_state_dict(state)
+    _load_optimizer_state(net.optimizer_, saved.optimizer)
+    _restore_callbacks(net, saved.callbacks)
     net.history = saved.history
     return net
 

@@ -36,10 +36,12 @@ CONFIGS = {
         "n_components": 2, "early_stopping": True, "pretrain_epochs": 1,
         "network": dense(6, 4, batch_norm=True, tied_weights=True, dropout=0.1)}),
     "conv": (AutoencoderTransformer, {
-        "n_components": 2, "network": ConvNetwork((2, 2, 2), channels=(2,))}),
+        "n_components": 2, "network": ConvNetwork((2, 2, 2), channels=(2,)),
+        "optimizer": "lbfgs"}),
     "lstm": (AutoencoderTransformer, {
         "n_components": 2, "network": LSTMNetwork((4, 2), hidden_sizes=(3,),
-                                                  reverse_decoding=True)}),
+                                                  reverse_decoding=True),
+        "optimizer": "sgd"}),
     "vae": (VAETransformer, {"n_components": 2, "network": dense(6, tied_weights=True),
                              "early_stopping": True}),
     "detector": (AutoencoderOutlierDetector, {
@@ -85,6 +87,12 @@ def assert_same(before, after, where="estimator"):
         assert after.criterion_.loss == before.criterion_.loss, where
         assert str(after.device) == str(before.device), where
         assert_same(before.module_.state_dict(), after.module_.state_dict(), where)
+        assert_same(before.optimizer_.state_dict(), after.optimizer_.state_dict(), where)
+        assert [name for name, _ in after.callbacks_] == [name for name, _ in before.callbacks_]
+        for (name, callback), (_, restored) in zip(before.callbacks_, after.callbacks_):
+            assert_same({key: value for key, value in vars(callback).items() if key[-1] == "_"},
+                        {key: value for key, value in vars(restored).items() if key[-1] == "_"},
+                        f"{where}.callbacks_[{name!r}]")
         return
     assert type(after) is type(before), where
     if isinstance(before, (np.ndarray, torch.Tensor)):
@@ -118,6 +126,29 @@ def test_round_trip_gives_identical_outputs_and_fitted_state(name, X, tmp_path):
     assert sorted(loaded._fitted_state()) == sorted(state)
     for attribute, value in state.items():
         assert_same(value, getattr(loaded, attribute), attribute)
+    before, after = _outputs(estimator, X), _outputs(loaded, X)
+    for method in before:
+        assert_same(before[method], after[method], method)
+
+
+@pytest.mark.parametrize("name", ["lstm", "detector", "detector-vae"])
+def test_partial_fit_continues_a_loaded_model_as_it_would_the_saved_one(name, X, tmp_path):
+    """The optimiser's state and the history are saved with the weights."""
+    cls, params = CONFIGS[name]
+    estimator = _fit(cls, params, X)
+    loaded = skae.load(skae.save(estimator, tmp_path / "model.safetensors"))
+    chunk = X[::-1] + 0.5
+    for model in (estimator, loaded):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.partial_fit(chunk)
+    assert len(loaded.net_.history) == len(estimator.net_.history) > 1
+    # The same epochs, apart from how long each took.
+    assert_same(*[[{key: value for key, value in epoch.items() if key != "dur"}
+                   for epoch in model.net_.history] for model in (estimator, loaded)])
+    for part in ("module_", "optimizer_"):
+        assert_same(getattr(estimator.net_, part).state_dict(),
+                    getattr(loaded.net_, part).state_dict(), part)
     before, after = _outputs(estimator, X), _outputs(loaded, X)
     for method in before:
         assert_same(before[method], after[method], method)
@@ -161,7 +192,8 @@ def test_new_fitted_attributes_are_saved_without_changes_to_persistence(X, tmp_p
     estimator = _fit(AutoencoderOutlierDetector, {"n_estimators": 2, "network": dense(4)}, X)
     estimator.calibration_scores_ = np.linspace(0, 1, 7, dtype=np.float32)
     estimator.calibration_ = {"alpha": np.float64(0.05), "sizes": (3, 4), "rows": [1, 2],
-                              "quantile": float("nan"), "flag": np.bool_(True)}
+                              "quantile": float("nan"), "flag": np.bool_(True),
+                              "names": {"a", "b"}, 3: torch.arange(4)}
     loaded = skae.load(skae.save(estimator, tmp_path / "model.safetensors"))
     assert_same(estimator.calibration_scores_, loaded.calibration_scores_)
     assert_same(estimator.calibration_, loaded.calibration_)
@@ -308,10 +340,10 @@ TAMPERING = {
         "net_ only"),
     "an objective that does not match": (
         {"edit_document": _set(["fitted", "_objective_", "name"], "elbo")}, "objective"),
-    "a wider network than the weights": (
-        {"edit_document": _set(["fitted", "n_features_in_"], 9)}, "the file says"),
-    "a negative width": (
-        {"edit_document": _set(["fitted", "n_features_in_"], -3)}, "rebuild the network"),
+    "a wider code than the weights": (
+        {"edit_document": _set(["fitted", "n_components_"], 3)}, "the file says"),
+    "widths that disagree": (
+        {"edit_document": _set(["fitted", "n_features_in_"], 9)}, "n_features_in_"),
     "a missing weight": ({"edit_tensors": _drop([WEIGHT])}, "no unused tensor"),
     "an extra tensor": ({"edit_tensors": _set(["payload"], np.zeros(3))}, "does not describe"),
     "a weight of the wrong dtype": (
@@ -323,6 +355,14 @@ TAMPERING = {
     "an array of the wrong dtype": (
         {"edit_tensors": lambda t: t.update({"fitted/member_scale_": np.zeros(2, np.int64)})},
         "int64.*the file says float64"),
+    "an optimiser state that fits no parameter": (
+        {"edit_tensors": _set(["fitted/net_/optimizer/state/0/exp_avg"], np.zeros(5, "f4")),
+         "edit_document": _set(["fitted", "net_", "optimizer", "items", 0, 1, "items", 0, 1,
+                                "items", 1, 1, "shape"], [5])},
+        "fits no parameter"),
+    "a callback fit does not add": (
+        {"edit_document": _set(["fitted", "net_", "callbacks", 0, 1], "Checkpoint")},
+        "not one of the callbacks fit adds"),
     "an unsupported dtype": (
         {"edit_document": _set(["fitted", "member_scale_", "dtype"], "object")},
         "unsupported dtype"),
