@@ -15,9 +15,10 @@ rest of its fitted state, under a version envelope::
 only what it recognises: the three estimators, the network objects
 (:class:`~skae.DenseNetwork`, :class:`~skae.ConvNetwork`,
 :class:`~skae.LSTMNetwork`), the objectives, the skorch net (rebuilt from the
-parameters, then filled with the saved weights) and plain values. Anything
-else, or a file that does not match what it describes, raises
-:class:`PersistenceError`.
+parameters as ``fit`` builds it, then given the saved weights, optimiser
+state, callbacks' state and history, so that ``partial_fit`` continues it)
+and plain values. Anything else, or a file that does not match what it
+describes, raises :class:`PersistenceError`.
 
 The encoding is generic over the fitted attributes (those whose names end in
 ``_``): numeric arrays become tensors, JSON-able values JSON, and an
@@ -65,7 +66,9 @@ _NET_INPUTS = ("net_", "_objective_", "_fit_seed_", "n_features_in_", "n_compone
 class PersistenceError(ValueError):
     """Raised when an estimator cannot be saved safely, or a file cannot be loaded.
 
-    Loading raises it for anything that is not a file :func:`save` wrote:
+    Saving raises it for anything only pickle could rebuild (callbacks,
+    subclasses, other objects). Loading raises it for anything that is not a
+    file :func:`save` wrote:
     another format, a newer format version, a class outside the allow-list,
     or tensors whose names, dtypes or shapes do not match what the file
     describes.

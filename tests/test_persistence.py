@@ -3,6 +3,8 @@ clear errors, never an unpickle, for every file skae.save did not write."""
 
 import json
 import pickle
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -418,3 +420,15 @@ def test_skorch_loads_of_skae_nets_never_unpickle_objects(saved, tmp_path):
     with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
         estimator.net_.load_params(f_params=path)
     assert not marker.exists()
+
+
+def test_without_safetensors_skae_imports_and_save_and_load_name_the_extra(
+        monkeypatch, tmp_path):
+    code = "import sys; sys.modules['safetensors'] = None; import skae; skae.save, skae.load"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    monkeypatch.setitem(sys.modules, "safetensors", None)
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    for call in (lambda: skae.save(AutoencoderTransformer(), tmp_path / "model"),
+                 lambda: skae.load(tmp_path / "model")):
+        with pytest.raises(ImportError, match=r"pip install skae\[safe\]"):
+            call()
