@@ -114,7 +114,21 @@ def _release_training_state(net):
 # how a model is seeded, and what only reports.
 _NOT_IN_PARTIAL_FIT = frozenset({"max_steps", "early_stopping", "validation_fraction",
                                  "n_iter_no_change", "tol", "pretrain_epochs",
-                                 "random_state", "callbacks", "verbose"})
+                                 "random_state", "callbacks", "verbose", "compile"})
+
+
+def _compile_mode(compile, device):
+    """The ``torch.compile`` mode of the ``compile`` parameter on ``device``, or ``None``.
+
+    ``True`` is CUDA graphs (``'reduce-overhead'``) on CUDA, where the
+    launch of every kernel is what a small step costs, and ``'default'``
+    elsewhere.
+    """
+    if compile is False:
+        return None
+    if compile is True:
+        return "reduce-overhead" if torch.device(device).type == "cuda" else "default"
+    return compile
 
 
 def _partial_fit_signature(estimator):
@@ -148,6 +162,7 @@ SHARED_PARAMETER_CONSTRAINTS = {
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "tol": [Interval(Real, 0, None, closed="left")],
     "device": [str, torch.device],
+    "compile": ["boolean", StrOptions({"default", "reduce-overhead", "max-autotune"})],
     "callbacks": [list, tuple, None],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -284,6 +299,7 @@ class _BaseAutoencoder(BaseEstimator):
             "verbose": self.verbose,
             "noise_std": self.noise_std,
             "mask_probability": self.mask_probability,
+            "compile_mode": _compile_mode(self.compile, device),
         }
         if self.optimizer == "sgd":
             params.update(optimizer__momentum=0.9, optimizer__nesterov=True)
@@ -438,9 +454,12 @@ class _BaseAutoencoder(BaseEstimator):
         try:
             # One pass over this chunk, shuffled by this call's seed. Plain
             # attributes: skorch's set_params would re-initialise the net.
+            if net.compile_mode != training_params["compile_mode"]:
+                net.__dict__.pop("_compiled_forward", None)  # compiled in another mode
             for name, value in {"max_epochs": 1, "iterator_train__max_batches": None,
                                 "batch_size": training_params["batch_size"],
-                                "iterator_train__seed": seed}.items():
+                                "iterator_train__seed": seed,
+                                "compile_mode": training_params["compile_mode"]}.items():
                 setattr(net, name, value)
             net.callbacks_ = _without_stopping_rules(net.callbacks_)
             with fit_random_state(seed):

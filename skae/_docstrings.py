@@ -175,6 +175,19 @@ PARAMETERS = {
         otherwise the CPU), ``'cpu'``, ``'cuda'`` or ``'cuda:N'``. Outputs are
         always NumPy arrays on the CPU.""",
     ),
+    "compile": (
+        "bool or {'default', 'reduce-overhead', 'max-autotune'}",
+        """\
+        Compile the network's training step with ``torch.compile``. ``True``
+        uses CUDA graphs (mode ``'reduce-overhead'``) on CUDA, where launching
+        every kernel is what a small step costs, and mode ``'default'`` on
+        the CPU; a string names the mode. The fitted ``net_.module_`` stays
+        the eager module, so the estimator pickles as before, and inference
+        runs eagerly. The first steps pay the compilation (seconds to
+        minutes). Where compiling fails (no C compiler, an unsupported
+        platform), a ``RuntimeWarning`` says why and training goes on
+        eagerly. See :doc:`/user_guide/performance`.""",
+    ),
     "callbacks": (
         'list of skorch callbacks',
         """\

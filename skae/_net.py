@@ -8,6 +8,7 @@ fast batching, callbacks for stopping rules -- so estimator variants subclass
 
 import copy
 import math
+import warnings
 import weakref
 
 import numpy as np
@@ -200,13 +201,22 @@ class AutoencoderNet(NeuralNet):
         Share of the rows of every training batch, those with the largest
         loss, left out of the loss (for an ensemble, separately for each
         member): a robust loss for training data that holds outliers.
+    compile_mode : str or None, default=None
+        A ``torch.compile`` mode (``'default'``, ``'reduce-overhead'``,
+        ``'max-autotune'``) for the module's forward pass in training
+        steps; ``None`` trains eagerly. ``module_`` stays the eager module
+        (its weights, ``state_dict`` and pickles are unchanged); the compiled
+        forward shares its parameters, is made at the first training step
+        and is not pickled. If compiling fails (no C compiler, an
+        unsupported platform), a ``RuntimeWarning`` says why and training
+        goes on eagerly. Validation and inference run eagerly.
     *args, **kwargs
         As for :class:`skorch.NeuralNet`.
     """
 
     def __init__(self, *args, noise_std=0.0, mask_probability=0.0,
                  sparsity_target=0.1, sparsity_weight=0.0, activity_l1=0.0,
-                 trim_fraction=0.0,
+                 trim_fraction=0.0, compile_mode=None,
                  iterator_train=BatchIterator, iterator_valid=BatchIterator, **kwargs):
         kwargs.setdefault("iterator_train__shuffle", True)
         # Loading parameters never runs code from the file.
@@ -219,6 +229,59 @@ class AutoencoderNet(NeuralNet):
         self.sparsity_weight = sparsity_weight
         self.activity_l1 = activity_l1
         self.trim_fraction = trim_fraction
+        self.compile_mode = compile_mode
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_compiled_forward", None)  # compiled code does not pickle: made again
+        return state
+
+    def _compiled(self):
+        """The compiled forward of ``module_`` (made once), or ``None`` to run eagerly."""
+        if self.compile_mode is None:
+            return None
+        compiled = self.__dict__.get("_compiled_forward")
+        if compiled is None or (compiled is not False  # False: compiling failed
+                                and getattr(compiled, "_orig_mod", self.module_)
+                                is not self.module_):  # a new module_: compile it
+            try:
+                compiled = torch.compile(self.module_, mode=None if self.compile_mode == "default"
+                                         else self.compile_mode)
+            except Exception as exc:  # noqa: BLE001 - any failure means: run eagerly
+                compiled = self._compile_failed(exc)
+            # Not registered as one of the net's modules (skorch's __setattr__).
+            self.__dict__["_compiled_forward"] = compiled
+        return None if compiled is False else compiled
+
+    def _compile_failed(self, exc):
+        warnings.warn(
+            f"torch.compile(mode={self.compile_mode!r}) failed, so training goes on "
+            f"without compiling: {type(exc).__name__}: {exc}".strip(), RuntimeWarning,
+            stacklevel=2)
+        return False
+
+    def infer(self, x, **fit_params):
+        # Training steps run the compiled forward; validation and inference
+        # (no gradients, or eval mode) the eager module.
+        compiled = (self._compiled() if torch.is_grad_enabled() and self.module_.training
+                    else None)
+        if compiled is None:
+            return super().infer(x, **fit_params)
+        return compiled(x, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        try:
+            return super().train_step_single(batch, **fit_params)
+        except Exception as exc:
+            # torch.compile fails lazily, at the first call of the compiled
+            # forward or its backward: then this step runs again eagerly (an
+            # error of the model itself is raised again by the eager step).
+            if self.__dict__.get("_compiled_forward") in (None, False):
+                raise
+            self.__dict__["_compiled_forward"] = self._compile_failed(exc)
+            for parameter in self.module_.parameters():
+                parameter.grad = None
+            return super().train_step_single(batch, **fit_params)
 
     @property
     def _default_callbacks(self):

@@ -364,6 +364,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         n_iter_no_change=50,
         tol=1e-4,
         device="auto",
+        compile=False,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -394,6 +395,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.compile = compile
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose

@@ -95,6 +95,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         n_iter_no_change=50,
         tol=1e-4,
         device="auto",
+        compile=False,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -121,6 +122,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.compile = compile
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -353,6 +355,7 @@ class VAETransformer(AutoencoderTransformer):
         n_iter_no_change=50,
         tol=1e-4,
         device="auto",
+        compile=False,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -376,6 +379,7 @@ class VAETransformer(AutoencoderTransformer):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.compile = compile
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
