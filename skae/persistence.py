@@ -266,7 +266,7 @@ def _named(value, table):
 
 
 def _brief(node):
-    text = json.dumps(node) if not isinstance(node, dict) else f"keys {sorted(node)}"
+    text = f"keys {sorted(map(str, node))}" if isinstance(node, dict) else repr(node)
     return text if len(text) < 80 else text[:77] + "..."
 
 
@@ -437,7 +437,7 @@ def _restore_callbacks(net, saved):
         _expect(callback is not None and type(callback).__name__ == cls, where,
                 f"{name!r} ({cls}) is not one of the callbacks fit adds")
         _expect(type(attributes) is dict and all(
-            attribute.endswith("_") and attribute.isidentifier()
+            type(attribute) is str and attribute.endswith("_") and attribute.isidentifier()
             and not attribute.startswith("__") for attribute in attributes), where,
             f"invalid attributes of {name!r}")
         vars(callback).update(attributes)
@@ -457,9 +457,10 @@ def _load_optimizer_state(optimizer, state):
     params = [param for group in optimizer.param_groups for param in group["params"]]
     n_total = sum(param.numel() for param in params)
     groups = state["param_groups"]
-    _expect(type(groups) is list and all(type(group) is dict
-                                         and type(group.get("params")) is list
-                                         for group in groups), where, "invalid param_groups")
+    _expect(type(groups) is list and all(
+        type(group) is dict and type(group.get("params")) is list
+        and all(type(index) is int for index in group["params"]) for group in groups),
+        where, "invalid param_groups")
     ids = [index for group in groups for index in group["params"]]
     _expect(type(state["state"]) is dict and set(state["state"]) <= set(ids)
             and len(ids) == len(params), where, "the state does not match the parameters")
@@ -484,7 +485,7 @@ def _construct(cls, params, where):
     """``cls(**params)`` with its parameters checked, or a PersistenceError."""
     _expect(set(params) == set(cls._get_param_names()), where,
             f"expected the parameters {sorted(cls._get_param_names())} of {cls.__name__}, "
-            f"got {sorted(params)}")
+            f"got {sorted(map(str, params))}")
     try:
         instance = cls(**params)
         instance._validate_params()

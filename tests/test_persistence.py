@@ -383,6 +383,63 @@ def test_tampered_files_give_clear_errors(case, saved):
         skae.load(path)
 
 
+# Values a random edit puts in place of one node of a file's JSON.
+_FUZZ_VALUES = [
+    None, True, 0, -1, 2**40, 1.5, float("nan"), "", "float64", [], [1], {},
+    {"type": "dict", "items": []}, {"type": "tuple", "items": [1]},
+    {"type": "ndarray", "key": "fitted/input_scale_", "dtype": "float64", "shape": [8]},
+    {"type": "scalar", "dtype": "int8", "value": 1000},
+    {"type": "strings", "dtype": "|O", "shape": [2], "items": ["a", "b"]},
+    {"type": "network", "class": "DenseNetwork", "params": {"type": "dict", "items": []}},
+    {"type": "torch.device", "name": "cuda:7"}, {"type": "RandomState", "state": [1]},
+    {"type": "set", "items": [1, "a"]}, {"type": "dtype", "name": "float16"},
+]
+
+
+def _json_paths(node, path=()):
+    """The path of every node below ``node`` (the history's epochs left out)."""
+    children = (node.items() if isinstance(node, dict)
+                else enumerate(node) if isinstance(node, list) else ())
+    for key, child in children:
+        if key != "history":
+            yield (*path, key)
+            yield from _json_paths(child, (*path, key))
+
+
+def test_fuzzed_files_load_or_give_clear_errors(saved, X):
+    """Random edits of the JSON and random bytes in the header: a model that
+    works, or a PersistenceError; never another error, at load or in use."""
+    path, _ = saved
+    original = path.read_bytes()
+    metadata, tensors = _read(path)
+    document = json.loads(metadata["estimator"])
+    paths = list(_json_paths(document))
+    rng = np.random.RandomState(0)
+    header_end = 8 + int.from_bytes(original[:8], "little")
+    for trial in range(300):
+        if trial % 2:
+            edited = json.loads(metadata["estimator"])
+            *parents, last = paths[rng.randint(len(paths))]
+            node = edited
+            for key in parents:
+                node = node[key]
+            node[last] = _FUZZ_VALUES[rng.randint(len(_FUZZ_VALUES))]
+            data = safetensors.save(tensors, metadata={**metadata,
+                                                       "estimator": json.dumps(edited)})
+        else:
+            data = bytearray(original)
+            for position in rng.randint(0, header_end, size=rng.randint(1, 4)):
+                data[position] = rng.randint(256)
+        path.write_bytes(bytes(data))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                loaded = skae.load(path)
+        except PersistenceError:
+            continue
+        loaded.score_samples(X)
+
+
 class _Touch:
     """Unpickling it creates the file ``path``: proof that code ran."""
 
