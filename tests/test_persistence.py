@@ -50,6 +50,8 @@ CONFIGS = {
         "n_estimators": 3, "contamination": 0.1, "network": dense(6, batch_norm=True)}),
     "detector-vae": (AutoencoderOutlierDetector, {"n_estimators": 2, "backbone": "vae",
                                                   "network": dense(4)}),
+    "detector-calibrated": (AutoencoderOutlierDetector, {
+        "n_estimators": 2, "false_alarm_rate": 0.2, "network": dense(4)}),
     "detector-conv": (AutoencoderOutlierDetector, {
         "n_estimators": 2, "network": ConvNetwork((2, 2, 2), channels=(2,))}),
 }
@@ -71,6 +73,8 @@ def _outputs(estimator, X):
     """Every output of ``estimator`` on ``X``."""
     if isinstance(estimator, AutoencoderOutlierDetector):
         methods = ["score_samples", "decision_function", "predict", "feature_errors"]
+        if estimator.false_alarm_rate is not None:
+            methods.append("p_values")
         outputs = {method: getattr(estimator, method)(X) for method in methods}
     else:
         codes = estimator.transform(X)
