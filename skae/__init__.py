@@ -1,6 +1,7 @@
 """skae: scikit-learn compatible autoencoders backed by PyTorch and skorch."""
 
 from ._net import TrainingDivergedError
+from .display import FeatureErrorDisplay, LossCurveDisplay, ScoreHistogramDisplay
 from .export import to_onnx
 from .networks import ConvNetwork, DenseNetwork, LSTMNetwork
 from .outlier import AutoencoderOutlierDetector
@@ -14,8 +15,11 @@ __all__ = [
     "AutoencoderTransformer",
     "ConvNetwork",
     "DenseNetwork",
+    "FeatureErrorDisplay",
     "LSTMNetwork",
+    "LossCurveDisplay",
     "PersistenceError",
+    "ScoreHistogramDisplay",
     "TrainingDivergedError",
     "VAETransformer",
     "__version__",

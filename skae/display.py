@@ -1,0 +1,539 @@
+"""Plots of fitted estimators, as scikit-learn Display objects.
+
+Each display holds the data it draws, and ``plot(ax=None)`` draws it on
+``ax`` (a new figure by default), storing the matplotlib artists in
+attributes ending in ``_`` (``ax_``, ``figure_``, ``line_``, ...).
+``from_estimator`` reads the data from a fitted estimator and plots it, as
+:class:`sklearn.metrics.RocCurveDisplay` does.
+
+matplotlib is an optional dependency, imported only when something is
+drawn: ``pip install skae[plot]``.
+"""
+
+import numpy as np
+from sklearn.utils import column_or_1d
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import _BaseAutoencoder
+from ._objectives import ELBO
+
+_LOSS_NAMES = {"mse": "squared error", "mae": "absolute error", "huber": "Huber error",
+               "bce": "binary cross-entropy"}
+
+
+def _pyplot():
+    """``matplotlib.pyplot``, or an ImportError naming the extra that installs it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError("skae's displays need matplotlib: pip install skae[plot]") from error
+    return plt
+
+
+def _axes(ax):
+    """``ax``, or the axes of a new figure."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def _loss_name(estimator):
+    """What the training loss of the fitted skae ``estimator`` is, for an axis label."""
+    if isinstance(estimator._objective_, ELBO):
+        weight = "" if estimator.beta == 1 else f"{estimator.beta:g} x "
+        warmup = (f", KL weight ramped up over {estimator.kl_warmup_epochs} epochs"
+                  if estimator.kl_warmup_epochs else "")
+        return (f"negative ELBO: reconstruction NLL + {weight}KL "
+                f"(nats per row{warmup})")
+    name = f"mean {_LOSS_NAMES[estimator.loss]} per entry (scaled inputs)"
+    penalties = [penalty for penalty, on in (
+        ("sparsity", getattr(estimator, "sparsity_weight", 0)),
+        ("L1 activity", getattr(estimator, "activity_l1", 0))) if on]
+    return name + "".join(f" + {penalty} penalty" for penalty in penalties)
+
+
+def _training_label(estimator):
+    """The legend entry of the training loss: how it differs from the validation loss."""
+    notes = []
+    if getattr(estimator, "noise_std", 0) or getattr(estimator, "mask_probability", 0):
+        notes.append("corrupted inputs")
+    trim = getattr(estimator, "trim_fraction", 0)
+    if trim:
+        notes.append(f"worst {trim:.0%} of each batch left out")
+    return "training" + (f" ({', '.join(notes)})" if notes else "")
+
+
+class LossCurveDisplay:
+    """The training loss of a fitted estimator per epoch, and its validation loss.
+
+    Build it with :meth:`from_estimator`. The y axis says what the loss is:
+    the reconstruction error named by ``loss`` (mean per entry, in the
+    scaled space, plus the code penalties that are on) for a deterministic
+    autoencoder, and the negative ELBO (nats per row) for a variational one.
+    Those are different quantities, so :meth:`plot` refuses to draw a loss
+    on axes already labelled with another. To compare estimators with the
+    same loss, pass the same ``ax``.
+
+    Parameters
+    ----------
+    loss_curve : array-like of shape (n_epochs,)
+        Training loss of each epoch.
+
+    validation_loss_curve : array-like of shape (n_epochs,), default=None
+        Validation loss of each epoch, if any.
+
+    loss_name : str, default="loss"
+        What the loss is: the label of the y axis.
+
+    training_label : str, default="training"
+        Legend entry of the training loss.
+
+    name : str, default=None
+        Name of the estimator, prefixed to the legend entries.
+
+    Attributes
+    ----------
+    line_ : matplotlib.lines.Line2D
+        The training loss.
+
+    validation_line_ : matplotlib.lines.Line2D or None
+        The validation loss (dashed, in the same colour), or None.
+
+    ax_ : matplotlib.axes.Axes
+        The axes drawn on.
+
+    figure_ : matplotlib.figure.Figure
+        The figure of ``ax_``.
+
+    See Also
+    --------
+    ScoreHistogramDisplay : Histogram of an outlier detector's scores.
+    sklearn.model_selection.LearningCurveDisplay : Scores against the number
+        of training rows.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skae import AutoencoderTransformer
+    >>> from skae import LossCurveDisplay
+    >>> X = load_diabetes().data
+    >>> transformer = AutoencoderTransformer(n_components=3, early_stopping=True,
+    ...                                      n_iter_no_change=5, random_state=0).fit(X)
+    >>> display = LossCurveDisplay.from_estimator(transformer)
+    >>> display.ax_.get_ylabel()
+    'mean squared error per entry (scaled inputs)'
+    >>> len(display.line_.get_ydata()) == transformer.n_iter_
+    True
+    """
+
+    def __init__(self, loss_curve, *, validation_loss_curve=None, loss_name="loss",
+                 training_label="training", name=None):
+        self.loss_curve = loss_curve
+        self.validation_loss_curve = validation_loss_curve
+        self.loss_name = loss_name
+        self.training_label = training_label
+        self.name = name
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None, name=None, **kwargs):
+        """Plot the loss curves of a fitted skae estimator.
+
+        Parameters
+        ----------
+        estimator : estimator
+            A fitted skae estimator. Its ``loss_curve_`` is the training loss;
+            ``-validation_scores_`` (with ``early_stopping=True``) the
+            validation loss.
+
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure by default.
+
+        name : str, default=None
+            Legend prefix; the estimator's class name by default.
+
+        **kwargs : dict
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : LossCurveDisplay
+            The display, drawn.
+        """
+        if not isinstance(estimator, _BaseAutoencoder):
+            raise TypeError(
+                "LossCurveDisplay.from_estimator reads a fitted skae estimator's "
+                f"loss_curve_; got {type(estimator).__name__}. Build "
+                "LossCurveDisplay(loss_curve, loss_name=...) to plot any other curve."
+            )
+        check_is_fitted(estimator)
+        validation = getattr(estimator, "validation_scores_", None)
+        display = cls(
+            estimator.loss_curve_,
+            validation_loss_curve=None if validation is None else -np.asarray(validation),
+            loss_name=_loss_name(estimator),
+            training_label=_training_label(estimator),
+            name=type(estimator).__name__ if name is None else name,
+        )
+        return display.plot(ax=ax, **kwargs)
+
+    def plot(self, ax=None, *, name=None, **kwargs):
+        """Draw the loss curves.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure by default. Axes whose y axis
+            already shows another loss are refused.
+
+        name : str, default=None
+            Legend prefix; ``self.name`` by default.
+
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.plot` for the training
+            loss (the validation loss takes its colour).
+
+        Returns
+        -------
+        self : LossCurveDisplay
+            With ``line_``, ``validation_line_``, ``ax_`` and ``figure_``.
+        """
+        ax = _axes(ax)
+        shown = ax.get_ylabel()
+        if shown and shown != self.loss_name:
+            raise ValueError(
+                f"These axes show {shown!r}; this loss is {self.loss_name!r}, "
+                "which is not comparable. Draw it on other axes (plt.subplots(1, 2)) "
+                "or on ax.twinx()."
+            )
+        name = self.name if name is None else name
+        prefix = f"{name}: " if name else ""
+        loss = np.asarray(self.loss_curve, dtype=float)
+        epochs = np.arange(1, len(loss) + 1)
+        (self.line_,) = ax.plot(epochs, loss, **{"label": prefix + self.training_label,
+                                                 **kwargs})
+        self.validation_line_ = None
+        if self.validation_loss_curve is not None:
+            validation = np.asarray(self.validation_loss_curve, dtype=float)
+            (self.validation_line_,) = ax.plot(
+                np.arange(1, len(validation) + 1), validation, linestyle="--",
+                color=self.line_.get_color(), label=prefix + "validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(self.loss_name)
+        ax.legend()
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+
+def _outlier_labels(y, n_samples):
+    """``y`` as a 1-D array of +1 (inlier) and -1 (outlier), checked."""
+    y = column_or_1d(y)
+    if len(y) != n_samples:
+        raise ValueError(f"y has {len(y)} labels but X has {n_samples} rows.")
+    values = np.unique(y)
+    if not np.isin(values, [1, -1]).all():
+        raise ValueError(
+            "y must hold +1 for inliers and -1 for outliers, as predict returns; "
+            f"got the values {values.tolist()}. For 0/1 labels where 1 marks an "
+            "outlier, pass 1 - 2 * y."
+        )
+    return y.astype(int)
+
+
+class ScoreHistogramDisplay:
+    """Histogram of an outlier detector's scores, with its threshold.
+
+    Build it with :meth:`from_estimator`. When labels are given, inliers and
+    outliers get a histogram each, on the same bins, so one sees how well the
+    scores separate them and where the threshold cuts.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        The scores; lower is more abnormal.
+
+    threshold : float
+        Where the detector cuts: rows scoring below it are outliers.
+
+    y : array-like of shape (n_samples,), default=None
+        +1 for inliers and -1 for outliers, the labels of ``predict``.
+
+    score_name : str, default="score_samples"
+        What the scores are: the label of the x axis.
+
+    name : str, default=None
+        Name of the estimator, for the title.
+
+    Attributes
+    ----------
+    bars_ : list of matplotlib.container.BarContainer
+        One histogram for all rows, or two: inliers, then outliers.
+
+    bin_edges_ : ndarray of shape (n_bins + 1,)
+        The edges of the bins every histogram shares.
+
+    threshold_line_ : matplotlib.lines.Line2D
+        The vertical line at ``threshold``.
+
+    ax_ : matplotlib.axes.Axes
+        The axes drawn on.
+
+    figure_ : matplotlib.figure.Figure
+        The figure of ``ax_``.
+
+    See Also
+    --------
+    LossCurveDisplay : Loss per epoch of a fitted estimator.
+    FeatureErrorDisplay : Which features made one row abnormal.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn.ensemble import IsolationForest
+    >>> from skae import ScoreHistogramDisplay
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> X[:10] += 5
+    >>> y = np.where(np.arange(200) < 10, -1, 1)
+    >>> detector = IsolationForest(random_state=0).fit(X)
+    >>> display = ScoreHistogramDisplay.from_estimator(detector, X, y)
+    >>> display.threshold_line_.get_xdata()[0] == detector.offset_
+    True
+    >>> [int(sum(bar.get_height() for bar in bars)) for bars in display.bars_]
+    [190, 10]
+    """
+
+    def __init__(self, scores, threshold, *, y=None, score_name="score_samples", name=None):
+        self.scores = scores
+        self.threshold = threshold
+        self.y = y
+        self.score_name = score_name
+        self.name = name
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y=None, *, response_method="score_samples",
+                       bins=30, ax=None, name=None):
+        """Plot the scores of ``X`` by a fitted outlier detector.
+
+        Any scikit-learn outlier detector with ``offset_`` works, such as
+        :class:`~sklearn.ensemble.IsolationForest`.
+
+        Parameters
+        ----------
+        estimator : estimator
+            A fitted outlier detector.
+
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score.
+
+        y : array-like of shape (n_samples,), default=None
+            +1 for inliers and -1 for outliers, the labels of ``predict``.
+            Benchmark labels where 1 marks an outlier are ``1 - 2 * y``.
+
+        response_method : {'score_samples', 'decision_function'}, default='score_samples'
+            The scores to draw: ``score_samples``, with the threshold at
+            ``offset_``, or ``decision_function``, with the threshold at 0.
+
+        bins : int or str, default=30
+            Bins, as :func:`numpy.histogram_bin_edges` takes them.
+
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure by default.
+
+        name : str, default=None
+            Title; the estimator's class name by default.
+
+        Returns
+        -------
+        display : ScoreHistogramDisplay
+            The display, drawn.
+        """
+        if response_method not in ("score_samples", "decision_function"):
+            raise ValueError("response_method must be 'score_samples' or "
+                             f"'decision_function', got {response_method!r}.")
+        check_is_fitted(estimator)
+        scores = getattr(estimator, response_method)(X)
+        threshold = estimator.offset_ if response_method == "score_samples" else 0.0
+        if y is not None:
+            y = _outlier_labels(y, len(scores))
+        display = cls(scores, float(threshold), y=y,
+                      score_name=f"{response_method} (lower is more abnormal)",
+                      name=type(estimator).__name__ if name is None else name)
+        return display.plot(ax=ax, bins=bins)
+
+    def plot(self, ax=None, *, bins=30, name=None):
+        """Draw the histogram(s) and the threshold.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure by default.
+
+        bins : int or str, default=30
+            Bins, as :func:`numpy.histogram_bin_edges` takes them, over the
+            range of all scores and the threshold.
+
+        name : str, default=None
+            Title; ``self.name`` by default.
+
+        Returns
+        -------
+        self : ScoreHistogramDisplay
+            With ``bars_``, ``bin_edges_``, ``threshold_line_``, ``ax_`` and
+            ``figure_``.
+        """
+        ax = _axes(ax)
+        scores = np.asarray(self.scores, dtype=float)
+        self.bin_edges_ = np.histogram_bin_edges(np.append(scores, self.threshold), bins=bins)
+        if self.y is None:
+            groups = [(scores, f"all rows (n={len(scores)})")]
+        else:
+            y = _outlier_labels(self.y, len(scores))
+            groups = [(scores[y == label], f"{kind} (y={label:+d}, n={np.sum(y == label)})")
+                      for label, kind in ((1, "inliers"), (-1, "outliers"))]
+        self.bars_ = [ax.hist(group, bins=self.bin_edges_, alpha=0.6, label=label)[2]
+                      for group, label in groups]
+        self.threshold_line_ = ax.axvline(self.threshold, color="black", linestyle="--",
+                                          label=f"threshold ({self.threshold:.3g})")
+        ax.set_xlabel(self.score_name)
+        ax.set_ylabel("rows")
+        name = self.name if name is None else name
+        if name:
+            ax.set_title(name)
+        ax.legend()
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+
+class FeatureErrorDisplay:
+    """Bar chart of the reconstruction error of each feature of one row.
+
+    Build it with :meth:`from_estimator`. The longest bars are the features
+    that made the row abnormal; they are drawn largest first, from the top.
+
+    Parameters
+    ----------
+    errors : array-like of shape (n_features,)
+        The error of each feature.
+
+    feature_names : array-like of str of shape (n_features,)
+        Their names.
+
+    name : str, default=None
+        Name of the estimator, for the title.
+
+    Attributes
+    ----------
+    bars_ : matplotlib.container.BarContainer
+        The bars, largest error first.
+
+    ax_ : matplotlib.axes.Axes
+        The axes drawn on.
+
+    figure_ : matplotlib.figure.Figure
+        The figure of ``ax_``.
+
+    See Also
+    --------
+    skae.AutoencoderOutlierDetector.feature_errors : The errors drawn.
+    ScoreHistogramDisplay : Histogram of an outlier detector's scores.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_wine
+    >>> from skae import AutoencoderOutlierDetector
+    >>> from skae import FeatureErrorDisplay
+    >>> X = load_wine(as_frame=True).data
+    >>> detector = AutoencoderOutlierDetector(max_steps=200, random_state=0).fit(X)
+    >>> display = FeatureErrorDisplay.from_estimator(detector, X.iloc[[0]], max_features=3)
+    >>> len(display.bars_)
+    3
+    """
+
+    def __init__(self, errors, feature_names, *, name=None):
+        self.errors = errors
+        self.feature_names = feature_names
+        self.name = name
+
+    @classmethod
+    def from_estimator(cls, estimator, X, *, max_features=None, ax=None, name=None):
+        """Plot the per-feature errors of one row by a fitted estimator.
+
+        Parameters
+        ----------
+        estimator : estimator
+            A fitted estimator with ``feature_errors``, such as
+            :class:`~skae.AutoencoderOutlierDetector`.
+
+        X : {array-like, sparse matrix} of shape (1, n_features)
+            The row, as a 2-D array or frame of one row (``X[[i]]``,
+            ``X.iloc[[i]]``).
+
+        max_features : int, default=None
+            Draw only this many features, those with the largest errors;
+            all by default.
+
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure by default.
+
+        name : str, default=None
+            Title; the estimator's class name by default.
+
+        Returns
+        -------
+        display : FeatureErrorDisplay
+            The display, drawn.
+        """
+        check_is_fitted(estimator)
+        errors = estimator.feature_errors(X)
+        if errors.shape[0] != 1:
+            raise ValueError(f"X must hold one row, got {errors.shape[0]}: pass X[[i]] or "
+                             "X.iloc[[i]] for row i.")
+        names = getattr(estimator, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{i}" for i in range(errors.shape[1])]
+        display = cls(errors[0], list(names),
+                      name=type(estimator).__name__ if name is None else name)
+        return display.plot(ax=ax, max_features=max_features)
+
+    def plot(self, ax=None, *, max_features=None, name=None):
+        """Draw the bars.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure by default.
+
+        max_features : int, default=None
+            Draw only this many features, those with the largest errors;
+            all by default.
+
+        name : str, default=None
+            Title; ``self.name`` by default.
+
+        Returns
+        -------
+        self : FeatureErrorDisplay
+            With ``bars_``, ``ax_`` and ``figure_``.
+        """
+        errors = np.asarray(self.errors, dtype=float)
+        if max_features is not None and (isinstance(max_features, bool)
+                                         or not 1 <= max_features == int(max_features)):
+            raise ValueError(f"max_features must be a positive int, got {max_features!r}.")
+        ax = _axes(ax)
+        order = np.argsort(-errors, kind="stable")[:max_features]
+        names = [str(self.feature_names[i]) for i in order]
+        # barh draws from the bottom: reverse, so the largest error is on top.
+        self.bars_ = ax.barh(names[::-1], errors[order][::-1])
+        ax.set_xlabel("reconstruction error of the feature (feature_errors)")
+        name = self.name if name is None else name
+        if name:
+            ax.set_title(name)
+        self.ax_, self.figure_ = ax, ax.figure
+        return self

@@ -1,0 +1,211 @@
+"""The Display objects: what they draw (data, labels, artists), on the Agg backend."""
+
+import sys
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+from conftest import CPU, dense
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import LinearRegression
+
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    FeatureErrorDisplay,
+    LossCurveDisplay,
+    ScoreHistogramDisplay,
+    VAETransformer,
+)
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+FAST = {**CPU, "network": dense(4), "max_steps": 30, "batch_size": 32}
+
+pytestmark = pytest.mark.usefixtures("no_convergence_warnings")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def X():
+    rng = np.random.RandomState(0)
+    return rng.normal(size=(120, 2)) @ rng.normal(size=(2, 5))
+
+
+@pytest.fixture(scope="module")
+def fitted(X):
+    """A transformer with early stopping, a VAE and a detector, fitted on ``X``."""
+    with warnings.catch_warnings():  # a module fixture: outside no_convergence_warnings
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return {
+            "ae": AutoencoderTransformer(**FAST, n_components=2, early_stopping=True).fit(X),
+            "vae": VAETransformer(**FAST, n_components=2).fit(X),
+            "detector": AutoencoderOutlierDetector(**FAST, n_estimators=2).fit(X),
+        }
+
+
+def _legend(ax):
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+# ------------------------------------------------------------ loss curves
+def test_loss_curve_draws_the_training_and_validation_losses(fitted):
+    ae = fitted["ae"]
+    display = LossCurveDisplay.from_estimator(ae)
+    np.testing.assert_array_equal(display.line_.get_xdata(), np.arange(1, ae.n_iter_ + 1))
+    np.testing.assert_allclose(display.line_.get_ydata(), ae.loss_curve_)
+    np.testing.assert_allclose(display.validation_line_.get_ydata(),
+                               -np.asarray(ae.validation_scores_))
+    assert display.validation_line_.get_color() == display.line_.get_color()
+    assert display.ax_.get_ylabel() == "mean squared error per entry (scaled inputs)"
+    assert display.ax_.get_xlabel() == "epoch"
+    assert _legend(display.ax_) == ["AutoencoderTransformer: training",
+                                    "AutoencoderTransformer: validation"]
+    assert display.figure_ is display.ax_.figure
+
+
+def test_loss_curve_names_each_loss(fitted):
+    vae = LossCurveDisplay.from_estimator(fitted["vae"])
+    assert vae.ax_.get_ylabel().startswith("negative ELBO")
+    assert vae.validation_line_ is None and len(vae.ax_.get_lines()) == 1
+    detector = LossCurveDisplay.from_estimator(fitted["detector"], name="AE ensemble")
+    assert "absolute error" in detector.ax_.get_ylabel()
+    # Its training loss is trimmed; a validation loss would not be.
+    assert _legend(detector.ax_) == ["AE ensemble: training (worst 20% of each batch left out)"]
+
+
+def test_loss_curve_names_penalties_and_corruption(X):
+    ae = AutoencoderTransformer(**FAST, n_components=2, activity_l1=0.1, noise_std=0.1).fit(X)
+    display = LossCurveDisplay.from_estimator(ae)
+    assert display.ax_.get_ylabel().endswith("+ L1 activity penalty")
+    assert _legend(display.ax_) == ["AutoencoderTransformer: training (corrupted inputs)"]
+
+
+def test_loss_curves_share_axes_only_when_they_are_the_same_loss(fitted, X):
+    _, ax = plt.subplots()
+    first = LossCurveDisplay.from_estimator(fitted["ae"], ax=ax, name="a")
+    other = AutoencoderTransformer(**{**FAST, "random_state": 1}, n_components=2).fit(X)
+    second = LossCurveDisplay.from_estimator(other, ax=ax, name="b")
+    assert first.ax_ is second.ax_ is ax
+    assert len(ax.get_lines()) == 3
+    with pytest.raises(ValueError, match="not comparable"):
+        LossCurveDisplay.from_estimator(fitted["vae"], ax=ax)
+
+
+def test_loss_curve_needs_a_fitted_skae_estimator():
+    with pytest.raises(NotFittedError):
+        LossCurveDisplay.from_estimator(AutoencoderTransformer())
+    with pytest.raises(TypeError, match="LinearRegression"):
+        LossCurveDisplay.from_estimator(LinearRegression())
+
+
+def test_loss_curve_display_plots_given_curves_with_plot_kwargs():
+    display = LossCurveDisplay([3.0, 2.0, 1.5], loss_name="my loss").plot(color="red")
+    assert display.line_.get_color() == "red"
+    assert display.ax_.get_ylabel() == "my loss"
+    assert _legend(display.ax_) == ["training"]
+
+
+# ------------------------------------------------------- score histograms
+@pytest.fixture(scope="module")
+def labelled(X):
+    X_test = np.vstack([X[:50], X[:8] + 6])
+    return X_test, np.r_[np.ones(50, int), -np.ones(8, int)]
+
+
+def _counts(bars):
+    return np.array([patch.get_height() for patch in bars])
+
+
+def test_score_histogram_splits_inliers_and_outliers(fitted, labelled):
+    detector = fitted["detector"]
+    X_test, y = labelled
+    display = ScoreHistogramDisplay.from_estimator(detector, X_test, y, bins=12)
+    inliers, outliers = (_counts(bars) for bars in display.bars_)
+    assert inliers.sum() == 50 and outliers.sum() == 8
+    assert len(display.bin_edges_) == 13 and len(inliers) == 12
+    scores = detector.score_samples(X_test)
+    np.testing.assert_array_equal(outliers, np.histogram(scores[y == -1],
+                                                         display.bin_edges_)[0])
+    assert display.threshold_line_.get_xdata()[0] == detector.offset_
+    assert display.ax_.get_xlabel() == "score_samples (lower is more abnormal)"
+    assert display.ax_.get_title() == "AutoencoderOutlierDetector"
+    assert _legend(display.ax_)[:2] == ["inliers (y=+1, n=50)", "outliers (y=-1, n=8)"]
+
+
+def test_score_histogram_of_decision_function_cuts_at_zero(fitted, labelled):
+    detector = fitted["detector"]
+    X_test, _ = labelled
+    display = ScoreHistogramDisplay.from_estimator(detector, X_test,
+                                                   response_method="decision_function")
+    assert display.threshold_line_.get_xdata()[0] == 0.0
+    (bars,) = display.bars_
+    assert _counts(bars).sum() == len(X_test)
+    decision = detector.decision_function(X_test)
+    assert display.bin_edges_[0] == decision.min()
+    assert display.ax_.get_xlabel().startswith("decision_function")
+
+
+def test_score_histogram_reuses_axes(fitted, labelled):
+    _, ax = plt.subplots()
+    display = ScoreHistogramDisplay.from_estimator(fitted["detector"], labelled[0], ax=ax)
+    assert display.ax_ is ax and len(ax.patches) == 30
+
+
+@pytest.mark.parametrize("y, match", [(np.r_[np.zeros(50), np.ones(8)], r"\+1 for inliers"),
+                                      (np.ones(10), "10 labels")])
+def test_score_histogram_rejects_bad_labels(fitted, labelled, y, match):
+    with pytest.raises(ValueError, match=match):
+        ScoreHistogramDisplay.from_estimator(fitted["detector"], labelled[0], y)
+
+
+def test_score_histogram_needs_a_fitted_detector_and_a_known_response():
+    with pytest.raises(NotFittedError):
+        ScoreHistogramDisplay.from_estimator(AutoencoderOutlierDetector(), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="response_method"):
+        ScoreHistogramDisplay.from_estimator(AutoencoderOutlierDetector(), np.ones((3, 2)),
+                                             response_method="predict")
+
+
+# ---------------------------------------------------------- feature errors
+def test_feature_errors_are_drawn_largest_first(fitted, X):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    detector = AutoencoderOutlierDetector(**FAST, n_estimators=2).fit(frame)
+    row = frame.iloc[[3]]
+    errors = detector.feature_errors(row)[0]
+    display = FeatureErrorDisplay.from_estimator(detector, row)
+    widths = [bar.get_width() for bar in display.bars_]
+    np.testing.assert_allclose(widths[::-1], np.sort(errors)[::-1])
+    labels = [label.get_text() for label in display.ax_.get_yticklabels()]
+    assert labels[::-1] == [frame.columns[i] for i in np.argsort(-errors)]
+    top = FeatureErrorDisplay.from_estimator(detector, row, max_features=2)
+    assert len(top.bars_) == 2
+    np.testing.assert_allclose(sorted(bar.get_width() for bar in top.bars_),
+                               np.sort(errors)[-2:])
+
+
+def test_feature_errors_name_unnamed_columns_and_need_one_row(fitted, X):
+    display = FeatureErrorDisplay.from_estimator(fitted["detector"], X[:1])
+    assert {label.get_text() for label in display.ax_.get_yticklabels()} == {
+        "x0", "x1", "x2", "x3", "x4"}
+    with pytest.raises(ValueError, match="one row"):
+        FeatureErrorDisplay.from_estimator(fitted["detector"], X[:2])
+    with pytest.raises(ValueError, match="max_features"):
+        FeatureErrorDisplay.from_estimator(fitted["detector"], X[:1], max_features=0)
+    with pytest.raises(NotFittedError):
+        FeatureErrorDisplay.from_estimator(AutoencoderOutlierDetector(), X[:1])
+
+
+# --------------------------------------------------------- optional import
+def test_a_missing_matplotlib_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"pip install skae\[plot\]"):
+        LossCurveDisplay([1.0, 0.5]).plot()
