@@ -86,9 +86,10 @@ def _safetensors():
 
 # -------------------------------------------------------------------- save
 class _Encoder:
-    """Turns values into JSON, collecting numeric arrays as tensors."""
+    """Turns the values of ``estimator`` into JSON, collecting numeric arrays as tensors."""
 
-    def __init__(self):
+    def __init__(self, estimator):
+        self.estimator = estimator
         self.tensors = {}
 
     def _tensor(self, array, where):
@@ -150,6 +151,11 @@ class _Encoder:
         raise PersistenceError(_unsafe_message(array, where))
 
     def _encode_net(self, net, where):
+        # The callbacks fit adds; those of the user (removed from the
+        # parameters before saving) are not saved.
+        params = self.estimator.get_params(deep=False)
+        own = {(name, type(callback)) for name, callback
+               in [*net._default_callbacks, *self.estimator._callbacks(params)]}
         for key, tensor in net.module_.state_dict().items():
             self._tensor(tensor.detach().cpu().numpy(), f"{where}/{key}")
         return {"type": "net", "class": type(net).__name__,
@@ -159,7 +165,8 @@ class _Encoder:
                 "optimizer": self.encode(net.optimizer_.state_dict(), f"{where}/optimizer"),
                 "callbacks": [[name, type(callback).__name__,
                                self.encode(_fitted_vars(callback), f"{where}/callbacks/{name}")]
-                              for name, callback in net.callbacks_]}
+                              for name, callback in net.callbacks_
+                              if (name, type(callback)) in own]}
 
 
 def _fitted_vars(instance):
@@ -175,7 +182,7 @@ def _unsafe_message(value, where):
                "numbers, strings, lists, tuples, dicts, numeric arrays and skae's own "
                "network objects, and refuses anything that would need pickle to load.")
     if where.startswith("params/callbacks"):
-        message += (" Callbacks act only during fit: remove them before saving with "
+        message += (" Callbacks act only in training: remove them before saving with "
                     "estimator.set_params(callbacks=None).")
     return message
 
@@ -232,7 +239,7 @@ def save(estimator, path):
             f"Cannot save a {type(estimator).__module__}.{type(estimator).__qualname__}: "
             f"skae.save stores {', '.join(_ESTIMATORS)} only.")
     fitted = estimator._fitted_state()
-    encoder = _Encoder()
+    encoder = _Encoder(estimator)
     document = {
         "class": name,
         "params": {key: encoder.encode(value, f"params/{key}")

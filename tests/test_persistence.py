@@ -212,11 +212,15 @@ def test_what_cannot_be_represented_is_refused_at_save(X, tmp_path):
     with pytest.raises(PersistenceError, match=r"fitted/extra_/cache: a builtins.object"):
         skae.save(estimator, path)
     del estimator.extra_
-    estimator.set_params(callbacks=[Callback()])
+    estimator = _fit(AutoencoderTransformer, {"n_components": 2, "network": dense(4),
+                                              "callbacks": [("mine", Callback())]}, X)
     with pytest.raises(PersistenceError, match=r"set_params\(callbacks=None\)"):
         skae.save(estimator, path)
     assert not path.exists()
-    skae.save(estimator.set_params(callbacks=None), path)  # as advised
+    loaded = skae.load(skae.save(estimator.set_params(callbacks=None), path))  # as advised
+    assert "mine" in dict(estimator.net_.callbacks_)
+    assert "mine" not in dict(loaded.net_.callbacks_)
+    assert_same(estimator.transform(X), loaded.transform(X))
 
     class MyNetwork(DenseNetwork):
         pass
