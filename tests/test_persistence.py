@@ -246,6 +246,11 @@ def test_a_file_written_on_cuda_loads_on_a_machine_without_it(X, tmp_path, monke
         loaded = skae.load(path)
     assert loaded.device_ == "cpu" and str(loaded.net_.device) == "cpu"
     assert_same(estimator.transform(X), loaded.transform(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the device asked for: no warning
+        assert skae.load(path, device="cpu").device_ == "cpu"
+    with pytest.raises(ValueError, match="not available"):
+        skae.load(path, device="cuda")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
