@@ -41,11 +41,11 @@ def _axes(ax):
 def _loss_name(estimator):
     """What the training loss of the fitted skae ``estimator`` is, for an axis label."""
     if isinstance(estimator._objective_, ELBO):
-        weight = "" if estimator.beta == 1 else f"{estimator.beta:g} x "
-        warmup = (f", KL weight ramped up over {estimator.kl_warmup_epochs} epochs"
+        warmup = (f", KL warm-up {estimator.kl_warmup_epochs} epochs"
                   if estimator.kl_warmup_epochs else "")
-        return (f"negative ELBO: reconstruction NLL + {weight}KL "
-                f"(nats per row{warmup})")
+        loss = ("negative ELBO" if estimator.beta == 1
+                else f"reconstruction NLL + {estimator.beta:g} x KL")
+        return f"{loss} (nats per row{warmup})"
     name = f"mean {_LOSS_NAMES[estimator.loss]} per entry (scaled inputs)"
     penalties = [penalty for penalty, on in (
         ("sparsity", getattr(estimator, "sparsity_weight", 0)),

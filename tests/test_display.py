@@ -71,9 +71,12 @@ def test_loss_curve_draws_the_training_and_validation_losses(fitted):
     assert display.figure_ is display.ax_.figure
 
 
-def test_loss_curve_names_each_loss(fitted):
+def test_loss_curve_names_each_loss(fitted, X):
     vae = LossCurveDisplay.from_estimator(fitted["vae"])
-    assert vae.ax_.get_ylabel().startswith("negative ELBO")
+    assert vae.ax_.get_ylabel() == "negative ELBO (nats per row)"
+    heavier = VAETransformer(**FAST, n_components=2, beta=4.0, kl_warmup_epochs=2)
+    label = LossCurveDisplay.from_estimator(heavier.fit(X)).ax_.get_ylabel()
+    assert label == "reconstruction NLL + 4 x KL (nats per row, KL warm-up 2 epochs)"
     assert vae.validation_line_ is None and len(vae.ax_.get_lines()) == 1
     detector = LossCurveDisplay.from_estimator(fitted["detector"], name="AE ensemble")
     assert "absolute error" in detector.ax_.get_ylabel()
