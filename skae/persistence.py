@@ -425,7 +425,7 @@ class _Decoder:
 
 
 class _SavedNet:
-    """A net's class, history and optimiser state, until the estimator can rebuild it."""
+    """A net's class, history, optimiser and callbacks' state, until it is rebuilt."""
 
     def __init__(self, cls, history, optimizer, callbacks):
         self.cls = cls
@@ -516,8 +516,9 @@ def _load_device(saved, device):
 def _rebuild_net(estimator, fitted, saved, decoder, device):
     """The fitted skorch net: built as ``fit`` builds it, then given the saved state.
 
-    The weights, the optimiser's state and the history are the saved ones,
-    so :meth:`partial_fit` continues as it would have on the saved estimator.
+    The weights, the optimiser's and callbacks' state and the history are
+    the saved ones, so ``partial_fit`` continues as it would have on the
+    saved estimator.
     """
     params = estimator.get_params(deep=False)
     objective, seed, offset = fitted["_objective_"], fitted["_fit_seed_"], fitted["input_offset_"]
