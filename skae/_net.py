@@ -233,8 +233,27 @@ class AutoencoderNet(NeuralNet):
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_compiled_forward", None)  # compiled code does not pickle: made again
+        # Compiled code does not pickle, and bound callbacks would pickle
+        # twice: both are made again.
+        state.pop("_compiled_forward", None)
+        state.pop("_listener_cache", None)
         return state
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        # skorch's loop, callbacks and history records as they are, but the
+        # batch size is the length of the batch tensor (skorch's generic
+        # get_len inspects the batch's structure at every step).
+        if iterator is None:
+            return
+        batch_count = 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            self.history.record_batch(prefix + "_loss", step["loss"].item())
+            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        self.history.record(prefix + "_batch_count", batch_count)
 
     def _compiled(self):
         """The compiled forward of ``module_`` (made once), or ``None`` to run eagerly."""
@@ -265,9 +284,12 @@ class AutoencoderNet(NeuralNet):
         # (no gradients, or eval mode) the eager module.
         compiled = (self._compiled() if torch.is_grad_enabled() and self.module_.training
                     else None)
-        if compiled is None:
-            return super().infer(x, **fit_params)
-        return compiled(x, **fit_params)
+        if compiled is not None:
+            return compiled(x, **fit_params)
+        if isinstance(x, torch.Tensor):  # a batch of BatchIterator: skip skorch's
+            # conversion of other input types (to() is free on the right device)
+            return self.module_(x.to(self.device), **fit_params)
+        return super().infer(x, **fit_params)
 
     def train_step_single(self, batch, **fit_params):
         try:
@@ -317,13 +339,31 @@ class AutoencoderNet(NeuralNet):
         with seeded_initialisation():
             return super().initialize_module()
 
+    def _listeners(self, method_name):
+        """The callbacks of ``callbacks_`` that override ``method_name``, bound.
+
+        The others would run skorch's empty ``Callback`` method: on a small
+        network, calling every callback at every batch is a measurable share
+        of a step. Made again whenever ``callbacks_`` is replaced.
+        """
+        cache = self.__dict__.setdefault("_listener_cache", {})
+        callbacks, listeners = cache.get(method_name, (None, None))
+        if callbacks is not self.callbacks_:
+            default = getattr(Callback, method_name, None)
+            listeners = [(callback, getattr(callback, method_name))
+                         for _, callback in self.callbacks_
+                         if getattr(type(callback), method_name, None) is not default
+                         or method_name in vars(callback)]
+            cache[method_name] = (self.callbacks_, listeners)
+        return listeners
+
     def notify(self, method_name, **cb_kwargs):
         # A callback that stops training (skorch's EarlyStopping) raises
         # KeyboardInterrupt; tell that apart from an interrupt by the user.
         getattr(self, method_name)(self, **cb_kwargs)
-        for _, callback in self.callbacks_:
+        for callback, method in self._listeners(method_name):
             try:
-                getattr(callback, method_name)(self, **cb_kwargs)
+                method(self, **cb_kwargs)
             except _StopTraining:
                 raise
             except KeyboardInterrupt as exc:

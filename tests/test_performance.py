@@ -246,3 +246,32 @@ def test_partial_fit_streams_chunks_of_a_memory_mapped_file(tmp_path):
     for start in range(0, len(table), 100):  # dask-ml's Incremental feeds blocks like this
         model.partial_fit(table[start:start + 100])
     assert model.n_iter_ == 4 and model.transform(table).dtype == np.float32
+
+
+# ------------------------------------------------------------------ overhead
+class _CountBatches(Callback):
+    def initialize(self):
+        self.counts = {"on_batch_begin": 0, "on_batch_end": 0, "on_grad_computed": 0}
+        return self
+
+    def on_batch_begin(self, net, **kwargs):
+        self.counts["on_batch_begin"] += 1
+
+    def on_batch_end(self, net, **kwargs):
+        self.counts["on_batch_end"] += 1
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        self.counts["on_grad_computed"] += 1
+
+
+@pytest.mark.usefixtures("no_convergence_warnings")
+def test_user_callbacks_see_every_batch_in_fit_and_partial_fit():
+    X = data()
+    model = AutoencoderTransformer(**FAST, callbacks=[("count", _CountBatches())]).fit(X)
+    counts = dict(model.net_.callbacks_)["count"].counts
+    assert counts == dict.fromkeys(counts, model.n_steps_)
+    model.partial_fit(X)  # the cached listeners follow callbacks_ when it is replaced
+    counts = dict(model.net_.callbacks_)["count"].counts
+    assert counts == dict.fromkeys(counts, model.n_steps_)
+    history = model.net_.history
+    assert [b["train_batch_size"] for b in history[-1, "batches"]] == [16, 16, 16, 12]
