@@ -251,3 +251,30 @@ def test_benchmarks_write_to_an_ignored_folder_by_default():
     assert outliers.parse_args(["--out", "x"]).out.name == "x"
     gitignore = (_output.COMMITTED.parents[1] / ".gitignore").read_text().splitlines()
     assert "benchmarks/results/latest/" in gitignore
+
+
+def test_loss_curves_give_each_loss_its_own_axes_and_redraw_from_json(tmp_path, monkeypatch):
+    """The AE's squared error and the VAE's ELBO never share an axis; the
+    table-only figures are redrawn from results.json without training."""
+    import matplotlib.pyplot as plt
+
+    from benchmarks import plots
+
+    rows = [{"estimator": "PCA", "n_components": 2, "reconstruction_mse": 0.05},
+            {"estimator": "AE", "n_components": 2, "reconstruction_mse": 0.04,
+             "loss_curve": [1.0, 0.1, 0.01]},
+            {"estimator": "VAE", "n_components": 2, "reconstruction_mse": 0.045,
+             "loss_curve": [60.0, 40.0, 30.0]}]
+    (tmp_path / "results.json").write_text(json.dumps({"datasets": [
+        {"name": "toy", "n_train": 3, "n_test": 3, "n_features": 4, "code_sizes": [2],
+         "rows": rows}]}))
+    saved = []
+    monkeypatch.setattr(plots, "_save", lambda fig, out_dir, name: saved.append(fig) or name)
+
+    assert plots.redraw(tmp_path) == ["error_vs_code_size.png", "loss_curves.png"]
+    axes = [ax for ax in saved[1].axes if ax.get_visible()]
+    assert [ax.get_ylabel() for ax in axes] == [plots.LOSS_LABELS["AE"],
+                                               plots.LOSS_LABELS["VAE"]]
+    assert [len(ax.get_lines()) for ax in axes] == [1, 1]
+    for fig in saved:
+        plt.close(fig)
