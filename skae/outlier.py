@@ -243,6 +243,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     columns made a row abnormal. Inputs are min-max scaled inside by default,
     so raw tabular data works as it is.
 
+    The threshold ``offset_`` is set by ``contamination``, or, with
+    ``false_alarm_rate``, calibrated on rows held out of training so that
+    the chance that a new inlier is flagged is at most that rate;
+    :meth:`p_values` then gives conformal p-values.
+
     Training is bounded like IsolationForest's: ``max_steps`` optimiser
     steps on at most ``max_samples`` rows, with a loss that leaves out the
     worst reconstructed rows of every batch (``trim_fraction``), so the cost
