@@ -85,6 +85,9 @@ numpydoc_xref_aliases = {
     "Axes": "matplotlib.axes.Axes",
     "Figure": "matplotlib.figure.Figure",
     "MetadataRequest": "sklearn.utils.metadata_routing.MetadataRequest",
+    "AutoencoderTransformer": "skae.AutoencoderTransformer",
+    "VAETransformer": "skae.VAETransformer",
+    "AutoencoderOutlierDetector": "skae.AutoencoderOutlierDetector",
     "DenseNetwork": "skae.DenseNetwork",
     "ConvNetwork": "skae.ConvNetwork",
     "LSTMNetwork": "skae.LSTMNetwork",
@@ -97,7 +100,8 @@ numpydoc_xref_ignore = {"of", "or", "and", "shape", "default", "optional", "inst
                         "any", "with", "to", "each", "per", "row", "rows", "from", "its",
                         "if", "is", "not", "none", "all", "Torch", "dtype", "value",
                         "length", "by", "{", "}", "network", "objects", "skorch",
-                        "callbacks", "Ignored", "n_features_new"}
+                        "callbacks", "Ignored", "n_features_new", "n_bins", "fitted",
+                        "n_rows", "n_columns"}
 
 # -- Links into other projects' documentation, from committed inventories ------
 _INV = "_inventories/{}.inv"
@@ -109,6 +113,9 @@ intersphinx_mapping = {
     "skorch": ("https://skorch.readthedocs.io/en/stable/", _INV.format("skorch")),
     "pandas": ("https://pandas.pydata.org/docs/", _INV.format("pandas")),
     "scipy": ("https://docs.scipy.org/doc/scipy/", _INV.format("scipy")),
+    "matplotlib": ("https://matplotlib.org/stable/", _INV.format("matplotlib")),
+    "dask": ("https://docs.dask.org/en/stable/", _INV.format("dask")),
+    "onnx": ("https://onnx.ai/onnx/", _INV.format("onnx")),
 }
 intersphinx_disabled_reftypes = []
 intersphinx_timeout = 1

@@ -233,6 +233,14 @@ def torch():
     entries.append(("torch.cuda.is_available", "py:function",
                     "generated/torch.cuda.is_available.html#torch.cuda.is_available"))
     entries.append(("torch.onnx.export", "py:function", "onnx_export.html#torch.onnx.export"))
+    for name in ("init_process_group", "destroy_process_group", "all_reduce", "barrier",
+                 "is_initialized"):
+        entries.append((f"torch.distributed.{name}", "py:function",
+                        f"distributed.html#torch.distributed.{name}"))
+    entries.append(("torch.multiprocessing.ProcessRaisedException", "py:exception",
+                    "multiprocessing.html#module-torch.multiprocessing"))
+    entries.append(("torch.multiprocessing.spawn", "py:function",
+                    "multiprocessing.html#torch.multiprocessing.spawn"))
     _write(HERE / "torch.inv", "PyTorch", th.__version__.split("+")[0],
            "https://docs.pytorch.org/docs/stable/", entries)
 
@@ -300,6 +308,58 @@ def scipy():
            "https://docs.scipy.org/doc/scipy/", entries)
 
 
+def matplotlib():
+    import matplotlib as mpl
+    entries = [("matplotlib", "py:module", "index.html#module-matplotlib")]
+    classes = {"matplotlib.axes.Axes": "_as_gen/matplotlib.axes.Axes.html",
+               "matplotlib.figure.Figure": "api/_as_gen/matplotlib.figure.Figure.html",
+               "matplotlib.lines.Line2D": "api/_as_gen/matplotlib.lines.Line2D.html",
+               "matplotlib.container.BarContainer": "api/container_api.html",
+               "matplotlib.patches.Rectangle": "api/_as_gen/matplotlib.patches.Rectangle.html",
+               "matplotlib.colors.Colormap": "api/_as_gen/matplotlib.colors.Colormap.html"}
+    classes["matplotlib.axes.Axes"] = "api/_as_gen/matplotlib.axes.Axes.html"
+    for name, page in classes.items():
+        entries.append((name, "py:class", f"{page}#{name}"))
+    from matplotlib.axes import Axes
+    for member in dir(Axes):
+        if not member.startswith("_") and callable(getattr(Axes, member, None)):
+            full = f"matplotlib.axes.Axes.{member}"
+            entries.append((full, "py:method", f"api/_as_gen/{full}.html#{full}"))
+    for name in ("subplots", "figure", "show", "savefig"):
+        full = f"matplotlib.pyplot.{name}"
+        entries.append((full, "py:function", f"api/_as_gen/{full}.html#{full}"))
+    _write(HERE / "matplotlib.inv", "Matplotlib", mpl.__version__,
+           "https://matplotlib.org/stable/", entries)
+
+
+def dask():
+    import dask as dk
+    entries = [("dask", "py:module", "index.html")]
+    for name, page in {"dask.array.Array": "generated/dask.array.Array.html",
+                       "dask.dataframe.DataFrame": "generated/dask.dataframe.DataFrame.html",
+                       "dask.dataframe.Series": "generated/dask.dataframe.Series.html",
+                       "distributed.Client": "https://distributed.dask.org/en/stable/api.html",
+                       }.items():
+        if page.startswith("https"):
+            continue  # another project's site; not linked
+        entries.append((name, "py:class", f"{page}#{name}"))
+    entries.append(("dask.array.Array.map_blocks", "py:method",
+                    "generated/dask.array.Array.map_blocks.html#dask.array.Array.map_blocks"))
+    for name in ("dask.array.map_blocks", "dask.array.from_array", "dask.compute"):
+        entries.append((name, "py:function", f"generated/{name}.html#{name}"))
+    _write(HERE / "dask.inv", "Dask", dk.__version__, "https://docs.dask.org/en/stable/",
+           entries)
+
+
+def onnx():
+    import onnx as ox
+    entries = [(f"onnx.{name}", "py:class", f"api/classes.html#{name.lower()}")
+               for name in ("ModelProto", "GraphProto", "NodeProto", "TensorProto")]
+    entries += [(f"onnx.{name}", "py:function", f"api/serialization.html#{name.replace('_', '-')}")
+                for name in ("load", "save")]
+    _write(HERE / "onnx.inv", "ONNX", ox.__version__, "https://onnx.ai/onnx/", entries)
+
+
 if __name__ == "__main__":
     python()
     numpy()
@@ -308,3 +368,6 @@ if __name__ == "__main__":
     skorch()
     pandas()
     scipy()
+    matplotlib()
+    dask()
+    onnx()
