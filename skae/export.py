@@ -178,8 +178,9 @@ def to_onnx(estimator, path=None, *, method=None, target_opset=None):
     The model takes raw float32 rows, the input scaling folded in, and
     computes what the estimator's methods compute, in float32: use it with
     ``onnxruntime`` or any ONNX runtime, without Python or torch. Training,
-    :meth:`VAETransformer.sample <skae.VAETransformer.sample>` and
-    ``feature_errors`` are not exported. See :doc:`/user_guide/onnx`.
+    :meth:`VAETransformer.sample <skae.VAETransformer.sample>` and the
+    detector's ``feature_errors`` and ``p_values`` are not exported. See
+    :doc:`/user_guide/onnx`.
 
     Parameters
     ----------
@@ -288,6 +289,12 @@ def _calculate_shapes(operator):
     from skl2onnx.common.data_types import FloatTensorType, Int64TensorType
 
     estimator = operator.raw_operator
+    if len(operator.inputs) != 1:
+        raise RuntimeError(
+            f"{type(estimator).__name__} takes one float32 input of every feature, got "
+            f"{len(operator.inputs)} inputs (a DataFrame's columns); convert with a NumPy "
+            "example (X.to_numpy()) so that the model has one input tensor."
+        )
     input_type = operator.inputs[0].type
     if not isinstance(input_type, FloatTensorType):
         raise TypeError(

@@ -25,6 +25,7 @@ from skae.export import register_skl2onnx
 onnx = pytest.importorskip("onnx")
 onnxruntime = pytest.importorskip("onnxruntime")
 skl2onnx = pytest.importorskip("skl2onnx")
+pd = pytest.importorskip("pandas")
 
 # The agreement the export promises on float32 input (see to_onnx's Notes).
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
@@ -163,8 +164,18 @@ def test_classifier_pipeline_exports_whole(cancer, transformer):
     outputs = run(model, X)
     np.testing.assert_array_equal(outputs["label"], pipe.predict(X))
     np.testing.assert_allclose(outputs["probabilities"], pipe.predict_proba(X), **TOLERANCE)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_converter_takes_one_float32_input(X):
+    register_skl2onnx()
+    ae = AutoencoderTransformer(n_components=2, network=dense(), **CPU, max_steps=1).fit(X)
     with pytest.raises(TypeError, match="float32"):
-        skl2onnx.to_onnx(pipe, X[:1].astype(np.float64))
+        skl2onnx.to_onnx(ae, X[:1].astype(np.float64))
+    frame = pd.DataFrame(X[:, :3], columns=["a", "b", "c"])
+    ae.fit(frame)
+    with pytest.raises(RuntimeError, match="one input tensor"):
+        skl2onnx.to_onnx(ae, frame[:1])
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
