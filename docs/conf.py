@@ -27,6 +27,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")  # examples draw off-screen
 # two on a 2-core CI machine, and far faster when other jobs share the cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+from sklearn.exceptions import ConvergenceWarning
+
 import skae
 
 project = "skae"
@@ -137,8 +139,10 @@ sphinx_gallery_conf = {
     "min_reported_time": 1,
 }
 # A warning printed by an example (a ConvergenceWarning, say) would pass
-# unnoticed in the gallery; make it fail the build instead.
+# unnoticed in the gallery; make it fail the build instead: every warning
+# that skae issues, and scikit-learn's ConvergenceWarning from any estimator.
 warnings.filterwarnings("error", category=Warning, module=r"skae(\..*)?")
+warnings.filterwarnings("error", category=ConvergenceWarning)
 warnings.filterwarnings("ignore", message=".*Matplotlib is currently using agg.*")
 
 # -- HTML output -------------------------------------------------------------------
