@@ -139,7 +139,12 @@ class _InferenceGraph(torch.nn.Module):
 
 @contextlib.contextmanager
 def _quiet_exporter():
-    """Silence the exporter's progress lines and its notes about torch's own internals."""
+    """Silence the exporter while it traces: its progress lines, its log notes
+    (missing torchvision operators) and the warnings torch's own internals raise.
+
+    The tests check the exported graphs numerically, which is what a hidden
+    warning could otherwise have been about.
+    """
     logger = logging.getLogger("torch.onnx")
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -165,8 +170,10 @@ def _export_graph(estimator, methods, target_opset):
             input_names=["X"], output_names=list(methods),
             dynamic_shapes=({0: torch.export.Dim("batch")},),
         )
+    from . import __version__
+
     model = program.model_proto
-    model.producer_name = "skae"
+    model.producer_name, model.producer_version = "skae", __version__
     model.doc_string = (f"{type(estimator).__name__}.{', '.join(methods)} on float32 "
                         "rows of raw input; exported by skae.to_onnx.")
     return model

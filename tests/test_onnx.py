@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import skae
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
@@ -109,12 +110,15 @@ def test_variational_models_export_the_mean_code_and_the_elbo(X):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_path_and_target_opset(X, tmp_path):
-    ae = AutoencoderTransformer(n_components=2, network=dense(), **FAST).fit(X)
+    # Fitted on float64: the model still computes in float32, on float32 rows.
+    ae = AutoencoderTransformer(n_components=2, network=dense(), **FAST).fit(
+        X.astype(np.float64))
     path = tmp_path / "ae.onnx"
     model = to_onnx(ae, path, target_opset=18)
     loaded = onnx.load(path)
     assert loaded.SerializeToString() == model.SerializeToString()
     assert [entry.version for entry in loaded.opset_import if entry.domain == ""] == [18]
+    assert (loaded.producer_name, loaded.producer_version) == ("skae", skae.__version__)
     np.testing.assert_allclose(run(loaded, X)["transform"], ae.transform(X), **TOLERANCE)
 
 
