@@ -1,5 +1,6 @@
 """ONNX export (skae.export): onnxruntime against skae's own outputs."""
 
+import subprocess
 import sys
 
 import numpy as np
@@ -141,6 +142,11 @@ def test_bad_calls_raise_clear_errors(X):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_missing_extra_names_it(X, monkeypatch):
+    # import skae (and skae.export) needs none of the onnx extra.
+    blocked = ["onnx", "onnxscript", "onnxruntime", "skl2onnx"]
+    code = (f"import sys; sys.modules.update(dict.fromkeys({blocked!r})); "
+            "import skae, skae.export; skae.to_onnx, skae.export.register_skl2onnx")
+    subprocess.run([sys.executable, "-c", code], check=True)
     ae = AutoencoderTransformer(n_components=2, network=dense(), **CPU, max_steps=1).fit(X)
     monkeypatch.setitem(sys.modules, "onnxscript", None)  # import onnxscript fails
     with pytest.raises(ImportError, match=r"pip install skae\[onnx\]"):
