@@ -224,7 +224,8 @@ def to_onnx(estimator, path=None, *, method=None, target_opset=None):
 
     See Also
     --------
-    register_skl2onnx : Export scikit-learn pipelines holding skae estimators.
+    skae.export.register_skl2onnx : Export scikit-learn pipelines holding skae
+        estimators.
 
     Notes
     -----
@@ -371,7 +372,7 @@ def register_skl2onnx():
     convert a :class:`~sklearn.pipeline.Pipeline` (or any composite skl2onnx
     supports) that holds an :class:`~skae.AutoencoderTransformer`,
     :class:`~skae.VAETransformer` or :class:`~skae.AutoencoderOutlierDetector`,
-    merging the graph of :func:`to_onnx` into the pipeline's. Importing skae
+    merging the graph of :func:`~skae.to_onnx` into the pipeline's. Importing skae
     registers nothing, so that skl2onnx stays optional; calling this again is
     harmless.
 
@@ -388,7 +389,7 @@ def register_skl2onnx():
 
     See Also
     --------
-    to_onnx : Export one estimator.
+    skae.to_onnx : Export one estimator.
 
     Examples
     --------
