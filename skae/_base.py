@@ -470,13 +470,16 @@ class _BaseAutoencoder(BaseEstimator):
 
     def _check_partial_fit_params(self):
         """Raise when a parameter that shapes the model changed since it was fitted."""
+        fitted_with = getattr(self, "_fit_signature_", None)
+        if fitted_with is None:  # fitted by skae 0.2.0, which did not record it
+            return
         changed = sorted(name for name, value in _partial_fit_signature(self).items()
-                         if self._fit_signature_.get(name) != value)
+                         if fitted_with.get(name) != value)
         if changed:
             raise ValueError(
                 f"partial_fit continues the fitted model, but {', '.join(changed)} "
                 f"changed since it was fitted ({type(self).__name__} was fitted with "
-                + ", ".join(f"{name}={self._fit_signature_.get(name)}" for name in changed)
+                + ", ".join(f"{name}={fitted_with.get(name)}" for name in changed)
                 + "). Call fit to start a new model with the new parameters, or set "
                 "them back."
             )

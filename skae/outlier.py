@@ -714,11 +714,13 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         """
         X = self._validate_input(X, reset=False)
         criterion = self.net_.criterion_
-        weights = torch.as_tensor(1.0 / self.member_scale_)[:, None, None]
+        # The members' mean of their scaled errors, as one product over the
+        # member axis (no weighted copy of every member's errors).
+        weights = torch.as_tensor(1.0 / (self.member_scale_ * len(self.member_scale_)))
 
         def errors(module, Xb):
             entries = criterion.elementwise(module(Xb)[0], Xb)
-            return (entries * weights.to(entries)).mean(dim=0)
+            return torch.tensordot(weights.to(entries), entries, dims=1)
 
         return self._map_batches(X, errors).astype(np.float64)
 
