@@ -531,8 +531,9 @@ def fit_data_parallel(estimator, X, *, n_processes=2, backend=None):
     (``torch.multiprocessing``, start method spawn), gives each an equal,
     contiguous share of the rows of ``X`` and runs
     :func:`fit_in_process_group` in each: one model trained by all, with
-    the gradients averaged over the processes every step. ``X`` reaches the
-    processes through shared memory, not as copies. Each step uses
+    the gradients averaged over the processes every step. A dense ``X``
+    reaches the processes through shared memory, not as copies (a sparse
+    matrix is pickled to each). Each step uses
     ``batch_size`` rows of every process, so it sees ``n_processes`` times
     the rows of a one-process step: for the same passes over the data, give
     ``max_steps`` divided by ``n_processes``.

@@ -6,6 +6,8 @@ data-parallel fits start two gloo processes each (``fit_data_parallel``) or
 run in a one-process group inside the test process.
 """
 
+import io
+import json
 import pickle
 
 import dask.array as da
@@ -266,3 +268,18 @@ def test_data_parallel_options_that_cannot_work_are_refused(X):
         fit_data_parallel(AutoencoderTransformer(**FAST), X[:1])
     with pytest.raises(ValueError, match="NaN"):
         fit_data_parallel(AutoencoderTransformer(**FAST), np.full((4, 2), np.nan))
+
+
+def test_benchmark_search_and_scoring_on_the_cluster(client, tmp_path):
+    from benchmarks import distributed as benchmark
+
+    results = benchmark.main(["--parts", "search", "scoring", "--search-steps", "2",
+                              "--score-rows", "3000", "--out", str(tmp_path)],
+                             client=client, stream=io.StringIO())
+    assert results["search"]["candidates"] == 8 and results["search"]["scores_equal"]
+    assert results["scoring"]["rows"] == 3000 and results["scoring"]["scores_equal"]
+    saved = json.loads((tmp_path / "distributed.json").read_text())
+    assert saved["search"]["speedup"] > 0
+    report = (tmp_path / "distributed.md").read_text()
+    assert "python -m benchmarks.distributed --parts search scoring --search-steps 2" in report
+    assert "### Scoring (3,000 rows x 20 float32, 1 chunks" in report
