@@ -26,7 +26,8 @@ noisy_test = np.clip(X_test + 0.3 * rng.standard_normal(X_test.shape), 0, 1)
 params = {
     "n_components": 16,
     "network": DenseNetwork(hidden_layer_sizes=(128,)),
-    "scaling": None,  # the pixels are in [0, 1] already; noise_std is in their units
+    # The pixels are in [0, 1] already, and noise_std is in their units.
+    "scaling": None,
     "batch_size": 256,
     "learning_rate": 1e-2,
     "tol": 1e-3,
@@ -35,7 +36,9 @@ params = {
 }
 models = {
     "plain": AutoencoderTransformer(**params).fit(X_train),
-    "noise_std=0.3": AutoencoderTransformer(noise_std=0.3, **params).fit(X_train),
+    "noise_std=0.3": AutoencoderTransformer(noise_std=0.3, **params).fit(
+        X_train
+    ),
 }
 
 
@@ -43,13 +46,19 @@ def mse(a, b):
     return np.mean((a - b) ** 2)
 
 
-print(f"noisy test images: MSE {mse(noisy_test, X_test):.4f} against the clean ones")
+print(
+    f"noisy test images: MSE {mse(noisy_test, X_test):.4f} "
+    "against the clean ones"
+)
 cleaned = {}
 for name, model in models.items():
     cleaned[name] = model.inverse_transform(model.transform(noisy_test))
     from_clean = model.inverse_transform(model.transform(X_test))
-    print(f"{name} autoencoder: MSE {mse(cleaned[name], X_test):.4f} from the noisy "
-          f"images, {mse(from_clean, X_test):.4f} from the clean ones")
+    print(
+        f"{name} autoencoder: MSE {mse(cleaned[name], X_test):.4f} "
+        "from the noisy "
+        f"images, {mse(from_clean, X_test):.4f} from the clean ones"
+    )
 
 # %%
 # Eight test digits: clean, noisy, and rebuilt by each model
@@ -58,10 +67,14 @@ rows = {"clean": X_test, "noisy": noisy_test, **cleaned}
 fig, axes = plt.subplots(len(rows), 8, figsize=(8, 4.6), layout="constrained")
 for r, (name, images) in enumerate(rows.items()):
     for c in range(8):
-        axes[r, c].imshow(images[c].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+        axes[r, c].imshow(
+            images[c].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1
+        )
         axes[r, c].set_xticks([])
         axes[r, c].set_yticks([])
-    axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=10)
+    axes[r, 0].set_ylabel(
+        name, rotation=0, ha="right", va="center", fontsize=10
+    )
 plt.show()
 
 # %%

@@ -27,12 +27,14 @@ detector = AutoencoderOutlierDetector(random_state=0).fit(X)
 odd = X.iloc[[0]].copy()
 odd["magnesium"] = 2 * X["magnesium"].max()
 print("prediction for the altered row:", detector.predict(odd)[0])
-print(f"its anomaly score: {-detector.score_samples(odd)[0]:.3f}, "
-      f"threshold_: {detector.threshold_:.3f}")
+print(
+    f"its anomaly score: {-detector.score_samples(odd)[0]:.3f}, "
+    f"threshold_: {detector.threshold_:.3f}"
+)
 
 # %%
 # The errors of each column, for the altered row and the row it was copied from
-# ---------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------
 errors = detector.feature_errors(odd)[0]
 original = detector.feature_errors(X.iloc[[0]])[0]
 np.testing.assert_allclose(errors.mean(), -detector.score_samples(odd)[0])

@@ -33,7 +33,8 @@ X, is_outlier = X[rows], (y[rows] == 0)
 print(f"{len(X)} rows, {is_outlier.sum()} outliers, {X.shape[1]} features")
 
 X_train, X_test, out_train, out_test = train_test_split(
-    X, is_outlier, test_size=0.4, stratify=is_outlier, random_state=0)
+    X, is_outlier, test_size=0.4, stratify=is_outlier, random_state=0
+)
 
 # %%
 # Fit both on the training part, as it is (contaminated and unlabelled)
@@ -51,15 +52,18 @@ for name, detector in detectors.items():
     auc = roc_auc_score(out_test, -scores)
     ap = average_precision_score(out_test, -scores)
     flagged = detector.predict(X_test) == -1
-    print(f"{name}: ROC-AUC {auc:.3f}, AP {ap:.3f}, flags {flagged.sum()} of "
-          f"{len(X_test)} test rows ({(flagged & out_test).sum()} of {out_test.sum()} "
-          "outliers)")
+    print(
+        f"{name}: ROC-AUC {auc:.3f}, AP {ap:.3f}, flags {flagged.sum()} of "
+        f"{len(X_test)} test rows ({(flagged & out_test).sum()} of "
+        f"{out_test.sum()} "
+        "outliers)"
+    )
 
 # %%
 # The scores and the thresholds
 # -----------------------------
-# The detector's default ``contamination='auto'`` sets the threshold at the mean
-# plus one standard deviation of the training rows' anomaly scores
+# The detector's default ``contamination='auto'`` sets the threshold at the
+# mean plus one standard deviation of the training rows' anomaly scores
 # (``threshold_``); IsolationForest's ``'auto'`` puts its ``offset_`` at
 # -0.5. Rows left of the dashed line are predicted -1.
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
@@ -67,8 +71,15 @@ for ax, (name, detector) in zip(axes, detectors.items()):
     scores = detector.score_samples(X_test)
     bins = np.histogram_bin_edges(scores, bins=30)
     ax.hist(scores[~out_test], bins=bins, alpha=0.7, label="benign (normal)")
-    ax.hist(scores[out_test], bins=bins, alpha=0.7, label="malignant (outlier)")
-    ax.axvline(detector.offset_, color="black", linestyle="--", label="threshold (offset_)")
+    ax.hist(
+        scores[out_test], bins=bins, alpha=0.7, label="malignant (outlier)"
+    )
+    ax.axvline(
+        detector.offset_,
+        color="black",
+        linestyle="--",
+        label="threshold (offset_)",
+    )
     ax.set_title(name, fontsize=12)
     ax.set_xlabel("score_samples (lower = more abnormal)")
     ax.set_ylabel("test rows")

@@ -31,7 +31,9 @@ from sklearn.preprocessing import StandardScaler
 from skae import AutoencoderTransformer, DenseNetwork
 
 X, y = load_digits(return_X_y=True)
-X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, stratify=y, random_state=0
+)
 
 autoencoder = AutoencoderTransformer(
     network=DenseNetwork(hidden_layer_sizes=(64,)),
@@ -42,17 +44,25 @@ autoencoder = AutoencoderTransformer(
     n_iter_no_change=5,
     random_state=0,
 )
-pipe = Pipeline([
-    ("reduce", PCA()),
-    ("scale", StandardScaler()),
-    ("classify", LogisticRegression(max_iter=1000)),
-])
+pipe = Pipeline(
+    [
+        ("reduce", PCA()),
+        ("scale", StandardScaler()),
+        ("classify", LogisticRegression(max_iter=1000)),
+    ]
+)
 grid = {"reduce": [PCA(), autoencoder], "reduce__n_components": [2, 8]}
 search = GridSearchCV(pipe, grid, cv=3).fit(X_train, y_train)
 
-print("best:", search.best_params_["reduce"].__class__.__name__,
-      search.best_params_["reduce__n_components"], "components")
-print(f"test accuracy of the best pipeline: {search.score(X_test, y_test):.3f}")
+print(
+    "best:",
+    search.best_params_["reduce"].__class__.__name__,
+    search.best_params_["reduce__n_components"],
+    "components",
+)
+print(
+    f"test accuracy of the best pipeline: {search.score(X_test, y_test):.3f}"
+)
 
 # %%
 # Cross-validated accuracy of every candidate
@@ -61,10 +71,16 @@ results = search.cv_results_
 names = ["PCA", "AutoencoderTransformer"]
 widths = [2, 8]
 accuracy = {name: [] for name in names}
-for reducer, k, score in zip(results["param_reduce"], results["param_reduce__n_components"],
-                             results["mean_test_score"]):
+for reducer, k, score in zip(
+    results["param_reduce"],
+    results["param_reduce__n_components"],
+    results["mean_test_score"],
+):
     accuracy[type(reducer).__name__].append(score)
-    print(f"{type(reducer).__name__:>22}, {k} components: mean accuracy {score:.3f}")
+    print(
+        f"{type(reducer).__name__:>22}, {k} components: "
+        f"mean accuracy {score:.3f}"
+    )
 
 fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
 bar = 0.38
@@ -87,10 +103,16 @@ plt.show()
 for k in (2, 8):
     pca = PCA(n_components=k).fit(X_train)
     ae = clone(autoencoder).set_params(n_components=k).fit(X_train)
-    errors = {name: np.mean((model.inverse_transform(model.transform(X_test)) - X_test) ** 2)
-              for name, model in (("PCA", pca), ("autoencoder", ae))}
-    print(f"{k} components: test MSE (pixel units) "
-          + ", ".join(f"{name} {err:.2f}" for name, err in errors.items()))
+    errors = {
+        name: np.mean(
+            (model.inverse_transform(model.transform(X_test)) - X_test) ** 2
+        )
+        for name, model in (("PCA", pca), ("autoencoder", ae))
+    }
+    print(
+        f"{k} components: test MSE (pixel units) "
+        + ", ".join(f"{name} {err:.2f}" for name, err in errors.items())
+    )
 
 # %%
 # The autoencoder reconstructs the held-out digits better than PCA at both

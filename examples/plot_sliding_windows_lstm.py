@@ -22,27 +22,39 @@ from skae.preprocessing import SlidingWindows
 
 rng = np.random.RandomState(0)
 t = np.arange(1200)
-series = np.column_stack([np.sin(2 * np.pi * t / 50), np.cos(2 * np.pi * t / 80)])
+series = np.column_stack(
+    [np.sin(2 * np.pi * t / 50), np.cos(2 * np.pi * t / 80)]
+)
 series += 0.05 * rng.standard_normal(series.shape)
 series[900:950, 0] = 0.0  # the anomaly: the first signal stops oscillating
 
 window = 25
-pipe = Pipeline([
-    ("windows", SlidingWindows(window_length=window, step=5)),
-    ("ae", AutoencoderTransformer(
-        n_components=4,
-        network=LSTMNetwork(input_shape=(window, 2), hidden_sizes=(16,)),
-        learning_rate=1e-2,
-        batch_size=64,
-        tol=1e-3,
-        n_iter_no_change=5,
-        random_state=0,
-    )),
-])
+pipe = Pipeline(
+    [
+        ("windows", SlidingWindows(window_length=window, step=5)),
+        (
+            "ae",
+            AutoencoderTransformer(
+                n_components=4,
+                network=LSTMNetwork(
+                    input_shape=(window, 2), hidden_sizes=(16,)
+                ),
+                learning_rate=1e-2,
+                batch_size=64,
+                tol=1e-3,
+                n_iter_no_change=5,
+                random_state=0,
+            ),
+        ),
+    ]
+)
 pipe.fit(series[:800])  # train on the first 800 steps, which are normal
 windows = pipe[:-1].transform(series)
 codes = pipe.transform(series)
-print(f"{len(windows)} windows of {windows.shape[1]} values, codes of shape {codes.shape}")
+print(
+    f"{len(windows)} windows of {windows.shape[1]} values, "
+    f"codes of shape {codes.shape}"
+)
 
 # %%
 # Reconstruction error of each window
@@ -52,13 +64,16 @@ print(f"{len(windows)} windows of {windows.shape[1]} values, codes of shape {cod
 error = -pipe[-1].score_samples(windows)
 ends = np.arange(len(windows)) * 5 + window - 1
 
-fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True, layout="constrained")
+fig, (top, bottom) = plt.subplots(
+    2, 1, figsize=(9, 5), sharex=True, layout="constrained"
+)
 top.plot(t, series[:, 0], lw=0.8, label="signal 1")
 top.plot(t, series[:, 1], lw=0.8, label="signal 2")
 top.axvspan(900, 950, color="grey", alpha=0.3, label="flat stretch")
 top.axvline(800, color="black", linestyle=":", label="end of training part")
 top.set_ylabel("value")
-top.legend(loc="upper left", ncols=4, fontsize=9)
+# above the panel, where it hides no line
+top.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=4, fontsize=9)
 bottom.plot(ends, error, marker=".", lw=0.8)
 bottom.axvspan(900, 950, color="grey", alpha=0.3)
 bottom.set_yscale("log")

@@ -23,7 +23,10 @@ from sklearn.pipeline import make_pipeline
 from skae import AutoencoderTransformer, DenseNetwork
 
 X, y = load_digits(return_X_y=True)
-X, y = X[:1000], y[:1000]  # t-SNE's cost grows faster than the rows: 1000 keep it quick
+X, y = (
+    X[:1000],
+    y[:1000],
+)  # t-SNE's cost grows faster than the rows: 1000 keep it quick
 
 reducers = {
     "PCA, 16 components": PCA(n_components=16, random_state=0),
@@ -41,9 +44,14 @@ reducers = {
 
 maps = {}
 for name, reducer in reducers.items():
-    embed = make_pipeline(reducer, TSNE(n_components=2, init="pca", random_state=0))
+    embed = make_pipeline(
+        reducer, TSNE(n_components=2, init="pca", random_state=0)
+    )
     maps[name] = embed.fit_transform(X)
-    print(f"{name}: trustworthiness {trustworthiness(X, maps[name], n_neighbors=5):.3f}")
+    print(
+        f"{name}: trustworthiness "
+        f"{trustworthiness(X, maps[name], n_neighbors=5):.3f}"
+    )
 
 # %%
 # The two maps

@@ -62,14 +62,18 @@ def mosaic(images):
 
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 5), layout="constrained")
-for ax, images, title in zip(axes, (decoded, samples),
-                             ("decoder on a grid of the plane", "vae.sample(100)")):
+for ax, images, title in zip(
+    axes,
+    (decoded, samples),
+    ("decoder on a grid of the plane", "vae.sample(100)"),
+):
     ax.imshow(mosaic(images), cmap="gray_r", vmin=0, vmax=16)
     ax.set_title(title, fontsize=12)
     ax.axis("off")
 plt.show()
 
 # %%
+# sphinx_gallery_thumbnail_number = 2
 # Neighbouring points of the plane decode to similar images, and digits morph
 # into one another along the grid. Two dimensions are few for ten digits:
 # some (4 and 9, 3 and 5) share a region, and their samples are blurred.
