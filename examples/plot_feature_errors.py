@@ -33,8 +33,8 @@ print(
 )
 
 # %%
-# The errors of each column, for the altered row and the row it was copied from
-# ---------------------------------------------------------------------------
+# The error of each column, in the altered row and in the original
+# ------------------------------------------------------------------
 errors = detector.feature_errors(odd)[0]
 original = detector.feature_errors(X.iloc[[0]])[0]
 np.testing.assert_allclose(errors.mean(), -detector.score_samples(odd)[0])
