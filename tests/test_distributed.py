@@ -224,14 +224,16 @@ def test_full_batch_on_two_processes_is_the_full_batch_fit_on_all_rows(X):
     half = len(X) // 2
     params = {**FAST, "batch_size": half, "max_steps": 25}
     reference = AutoencoderTransformer(**{**params, "batch_size": len(X)}).fit(X)
-    model = fit_data_parallel(AutoencoderTransformer(**params), X, n_processes=2)
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(X.shape[1])])
+    model = fit_data_parallel(AutoencoderTransformer(**params), frame, n_processes=2)
+    assert list(model.feature_names_in_) == list(frame.columns)
     np.testing.assert_allclose(model.input_offset_, reference.input_offset_, rtol=1e-12)
     np.testing.assert_allclose(model.input_scale_, reference.input_scale_, rtol=1e-12)
     np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-4)
-    np.testing.assert_allclose(model.transform(X), reference.transform(X), atol=1e-3)
+    np.testing.assert_allclose(model.transform(frame), reference.transform(X), atol=1e-3)
     # Without the averaging, rank 0 would have fitted its own half.
     alone = AutoencoderTransformer(**params).fit(X[:half])
-    assert not np.allclose(model.transform(X), alone.transform(X), atol=1e-2)
+    assert not np.allclose(model.transform(frame), alone.transform(X), atol=1e-2)
 
 
 def test_two_process_fit_reconstructs_as_well_as_one_process():
