@@ -275,3 +275,23 @@ def test_user_callbacks_see_every_batch_in_fit_and_partial_fit():
     assert counts == dict.fromkeys(counts, model.n_steps_)
     history = model.net_.history
     assert [b["train_batch_size"] for b in history[-1, "batches"]] == [16, 16, 16, 12]
+
+
+# ---------------------------------------------------------------- benchmarks
+@pytest.mark.usefixtures("no_convergence_warnings")
+def test_benchmark_scripts_run_small(tmp_path, monkeypatch):
+    from benchmarks import gpu, inference, overhead, streaming
+
+    rows = inference.main(["--rows", "300", "--repeats", "1", "--out", str(tmp_path)])
+    assert set(rows) == {"transform", "inverse_transform", "score_samples",
+                         "feature_errors (detector)"}
+    assert all(row["speed_ratio"] > 0 for row in rows.values())
+    results = overhead.main(["--epochs", "1", "--repeats", "1", "--batch-sizes", "32", "128",
+                             "--out", str(tmp_path)])
+    assert [r["batch_size"] for r in results] == [32, 128]
+    assert "| 32 |" in (tmp_path / "overhead.md").read_text()
+    result = streaming.main(["--rows", "3000", "--chunk", "1000", "--out", str(tmp_path)])
+    assert result["n_steps"] == 3 * 8  # one epoch of three chunks of 1000 rows, batch 128
+    monkeypatch.setattr(torch, "compile", _eager_backend_compile([]))
+    device, times = gpu.step_times(epochs=1, n_rows=300, device="cpu")
+    assert device == "cpu" and all(seconds > 0 for seconds in times.values())
