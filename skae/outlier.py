@@ -277,9 +277,9 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         ``offset_`` and :meth:`p_values`.
 
     calibration_indices_ : ndarray of shape (n_calibration,)
-        With ``false_alarm_rate`` only: the positions, in the training data,
-        of the rows held out for calibration (sorted). The ensemble never saw
-        them in training.
+        With ``false_alarm_rate`` only: the positions, in the training data
+        (after :meth:`partial_fit`, in its latest chunk), of the rows held out
+        for calibration (sorted). The ensemble never saw them in training.
 
     member_scale_ : ndarray of shape (n_estimators,)
         The spread (interquartile range) of each member's training scores,
