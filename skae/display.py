@@ -356,6 +356,12 @@ class ScoreHistogramDisplay:
             raise ValueError("response_method must be 'score_samples' or "
                              f"'decision_function', got {response_method!r}.")
         check_is_fitted(estimator)
+        if not hasattr(estimator, "offset_"):
+            raise TypeError(
+                "ScoreHistogramDisplay.from_estimator needs a fitted outlier detector "
+                f"with a threshold offset_; {type(estimator).__name__} has none. Build "
+                "ScoreHistogramDisplay(scores, threshold) to plot other scores."
+            )
         scores = getattr(estimator, response_method)(X)
         threshold = estimator.offset_ if response_method == "score_samples" else 0.0
         if y is not None:

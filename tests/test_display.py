@@ -169,9 +169,11 @@ def test_score_histogram_rejects_bad_labels(fitted, labelled, y, match):
         ScoreHistogramDisplay.from_estimator(fitted["detector"], labelled[0], y)
 
 
-def test_score_histogram_needs_a_fitted_detector_and_a_known_response():
+def test_score_histogram_needs_a_fitted_detector_and_a_known_response(fitted, X):
     with pytest.raises(NotFittedError):
         ScoreHistogramDisplay.from_estimator(AutoencoderOutlierDetector(), np.ones((3, 2)))
+    with pytest.raises(TypeError, match="no.*offset_|has none"):
+        ScoreHistogramDisplay.from_estimator(fitted["ae"], X)
     with pytest.raises(ValueError, match="response_method"):
         ScoreHistogramDisplay.from_estimator(AutoencoderOutlierDetector(), np.ones((3, 2)),
                                              response_method="predict")
