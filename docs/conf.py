@@ -19,17 +19,20 @@ import sys
 import warnings
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the package and the benchmarks, from this checkout
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # examples draw off-screen
-# The examples' networks are small: one torch thread trains them as fast as
-# two on a 2-core CI machine, and far faster when other jobs share the cores.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
 from sklearn.exceptions import ConvergenceWarning
 
 import skae
+
+# The examples run in this process. Their networks are small: one torch thread
+# trains them as fast as two on a 2-core CI machine, and far faster when other
+# jobs share the cores. (scikit-learn's own threads, t-SNE's say, are left be.)
+torch.set_num_threads(1)
 
 project = "skae"
 author = "the skae developers"
