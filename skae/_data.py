@@ -96,7 +96,9 @@ class ArrayDataset(torch.utils.data.Dataset):
             self._scaling32 = tuple(torch.as_tensor(v, dtype=torch.float32, device=self.device)
                                     for v in (-self.offset / self.scale, 1.0 / self.scale))
         shift, factor = self._scaling32
-        if not block.flags.writeable:  # a read-only memmap: torch wants its own copy
+        if not (block.flags.writeable and min(block.strides) >= 0):
+            # A read-only memmap, or reversed rows (X[::-1]): torch takes
+            # neither, so this block is copied.
             block = np.array(block)
         scaled = torch.addcmul(shift, torch.from_numpy(block).to(self.device), factor)
         if not (torch.isfinite(scaled.sum()) or torch.isfinite(scaled).all()):

@@ -64,6 +64,18 @@ def test_float64_input_computes_in_float64_and_is_batch_independent():
 
 
 @pytest.mark.usefixtures("no_convergence_warnings")
+def test_float32_input_in_any_memory_layout():
+    X = data(dtype=np.float32)
+    model = AutoencoderTransformer(**FAST).fit(X[::-1])  # negative strides
+    codes = model.transform(X)
+    for view in (X[::-1][::-1], np.asfortranarray(X), X.repeat(2, axis=1)[:, ::2]):
+        np.testing.assert_allclose(model.transform(view), codes, rtol=1e-5, atol=1e-6)
+    readonly = X.copy()
+    readonly.flags.writeable = False
+    np.testing.assert_allclose(model.transform(readonly), codes, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.usefixtures("no_convergence_warnings")
 def test_float32_scaling_reports_values_too_large():
     X = 1e-3 * data(dtype=np.float32)  # a range of about 1e-3: scaling multiplies by 1e3
     model = AutoencoderTransformer(**FAST, scaling="minmax").fit(X)
