@@ -307,9 +307,16 @@ class AutoencoderNet(NeuralNet):
 
     @property
     def _default_callbacks(self):
-        # The per-epoch log table costs time even when nothing is printed.
-        return [(name, callback) for name, callback in super()._default_callbacks
-                if name != "print_log" or self.verbose]
+        # Callbacks with nothing to do cost time all the same, every epoch:
+        # the log table when nothing is printed, and the validation scores
+        # without a validation split.
+        return [(name, callback) for name, callback in self._scoring_callbacks()
+                if (name != "print_log" or self.verbose)
+                and not (name.startswith("valid_") and self.train_split is None)]
+
+    def _scoring_callbacks(self):
+        """skorch's default callbacks, and those a subclass adds (before filtering)."""
+        return super()._default_callbacks
 
     def _set_training(self, training=True):
         # skorch switches modes on every batch; walking the module tree each
@@ -398,7 +405,16 @@ class AutoencoderNet(NeuralNet):
         # Corrupt once per optimiser step (L-BFGS evaluates its closure
         # several times and needs one objective); the target stays clean.
         Xi, yi = batch
-        return super().train_step((self.corrupt(Xi), yi), **fit_params)
+        batch = (self.corrupt(Xi), yi)
+        if isinstance(self.optimizer_, torch.optim.LBFGS) or self._listeners("on_grad_computed"):
+            # skorch's step: a closure the optimiser may call several times,
+            # and the gradients shown to the callbacks that ask for them.
+            return super().train_step(batch, **fit_params)
+        # The same step without the closure machinery nobody listens to.
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self.optimizer_.step()
+        return step
 
     def code_penalty(self, code):
         """Sparsity (KL divergence) and L1 activity penalties on a batch of codes."""
@@ -639,14 +655,13 @@ class VAENet(AutoencoderNet):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
 
-    @property
-    def _default_callbacks(self):
+    def _scoring_callbacks(self):
         names = [f"{prefix}_{part}" for prefix in ("train", "valid")
                  for part in ("reconstruction", "kl")]
         parts = [(name, PassthroughScoring(name=name, lower_is_better=None,
                                            on_train=name.startswith("train")))
                  for name in names]
-        return [*super()._default_callbacks, *parts]
+        return [*super()._scoring_callbacks(), *parts]
 
     @property
     def kl_weight(self):
