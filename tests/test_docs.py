@@ -38,6 +38,8 @@ def _python_blocks(text):
                                   or len(lines[i]) - len(lines[i].lstrip()) > indent):
             body.append(lines[i])
             i += 1
+        if not any(line.strip() for line in body):
+            continue  # an empty block
         width = min(len(line) - len(line.lstrip()) for line in body if line.strip())
         blocks.append("\n".join(line[width:] for line in body))
     return blocks
