@@ -307,16 +307,9 @@ class AutoencoderNet(NeuralNet):
 
     @property
     def _default_callbacks(self):
-        # Callbacks with nothing to do cost time all the same, every epoch:
-        # the log table when nothing is printed, and the validation scores
-        # without a validation split.
-        return [(name, callback) for name, callback in self._scoring_callbacks()
-                if (name != "print_log" or self.verbose)
-                and not (name.startswith("valid_") and self.train_split is None)]
-
-    def _scoring_callbacks(self):
-        """skorch's default callbacks, and those a subclass adds (before filtering)."""
-        return super()._default_callbacks
+        # The per-epoch log table costs time even when nothing is printed.
+        return [(name, callback) for name, callback in super()._default_callbacks
+                if name != "print_log" or self.verbose]
 
     def _set_training(self, training=True):
         # skorch switches modes on every batch; walking the module tree each
@@ -655,13 +648,14 @@ class VAENet(AutoencoderNet):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
 
-    def _scoring_callbacks(self):
+    @property
+    def _default_callbacks(self):
         names = [f"{prefix}_{part}" for prefix in ("train", "valid")
                  for part in ("reconstruction", "kl")]
         parts = [(name, PassthroughScoring(name=name, lower_is_better=None,
                                            on_train=name.startswith("train")))
                  for name in names]
-        return [*super()._scoring_callbacks(), *parts]
+        return [*super()._default_callbacks, *parts]
 
     @property
     def kl_weight(self):
