@@ -307,3 +307,14 @@ def test_benchmark_scripts_run_small(tmp_path, monkeypatch):
     monkeypatch.setattr(torch, "compile", _eager_backend_compile([]))
     device, times = gpu.step_times(epochs=1, n_rows=300, device="cpu")
     assert device == "cpu" and all(seconds > 0 for seconds in times.values())
+
+
+def test_partial_fit_over_the_blocks_of_a_dask_array():
+    # What dask-ml's Incremental does: partial_fit on each block in turn.
+    da = pytest.importorskip("dask.array")
+    X = da.from_array(data(n_samples=200).astype(np.float32), chunks=(50, -1))
+    model = AutoencoderOutlierDetector(**FAST, n_estimators=2)
+    for block in X.blocks:
+        model.partial_fit(block.compute())
+    assert model.n_iter_ == X.numblocks[0] == 4
+    assert model.predict(X.compute()).shape == (200,)
