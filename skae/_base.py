@@ -640,10 +640,14 @@ class _BaseAutoencoder(BaseEstimator):
             "loss_curve_": list(history[:, "train_loss"]),
         }
         if self.early_stopping:
-            fitted["validation_scores_"] = [-loss for loss in history[:, "valid_loss"]]
-            # The score of the weights returned (the KL warm-up of a VAE excluded).
-            scores = fitted["validation_scores_"]
-            fitted["best_validation_score_"] = scores[returned_epoch(net) - 1]
+            # Epochs of partial_fit have no validation split, hence no score.
+            fitted["validation_scores_"] = [-epoch["valid_loss"] for epoch in history
+                                            if "valid_loss" in epoch]
+            # The score of the weights returned (the KL warm-up of a VAE
+            # excluded), while those are weights that early stopping chose.
+            returned = history[returned_epoch(net) - 1]
+            if "valid_loss" in returned:
+                fitted["best_validation_score_"] = -returned["valid_loss"]
         return fitted, fitted["n_steps_"] >= self.max_steps
 
     def _budget_warning(self, fitted):

@@ -205,6 +205,20 @@ def test_fit_resets_and_partial_fit_after_fit_continues():
     assert model.net_ is not net and model.n_steps_ == n_steps
 
 
+@pytest.mark.usefixtures("no_convergence_warnings")
+@pytest.mark.parametrize("estimator", [AutoencoderTransformer, AutoencoderOutlierDetector])
+def test_partial_fit_after_an_early_stopped_fit(estimator):
+    # The chunk's epoch has no validation split: the fit's scores are kept,
+    # and the best score no longer describes the weights, so it goes.
+    X = data(n_samples=100)
+    model = estimator(**FAST, early_stopping=True).fit(X)
+    scores = list(model.validation_scores_)
+    assert hasattr(model, "best_validation_score_")
+    model.partial_fit(X)
+    assert model.validation_scores_ == scores
+    assert not hasattr(model, "best_validation_score_")
+
+
 def test_partial_fit_checks_features_and_parameters():
     X = data()
     model = AutoencoderTransformer(**FAST).partial_fit(X)
