@@ -41,7 +41,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, DenseNetwork
-from skae.distributed import fit_data_parallel, map_blocks
+from skae.distributed import fit_data_parallel, map_blocks, worker_environment
 
 from ._output import add_out_argument
 
@@ -257,8 +257,9 @@ def main(argv=None, client=None, stream=None):
     cluster = None
     if client is None and {"search", "scoring"} & set(args.parts):
         start = time.perf_counter()
-        cluster = LocalCluster(n_workers=args.workers, processes=True, threads_per_worker=1,
-                               dashboard_address=None)
+        with worker_environment():  # glibc settings that keep inference fast
+            cluster = LocalCluster(n_workers=args.workers, processes=True,
+                                   threads_per_worker=1, dashboard_address=None)
         client = Client(cluster, set_as_default=False)
         client.run(lambda: __import__("skae"))  # import torch and skae on the workers
         results["meta"]["cluster_start_seconds"] = time.perf_counter() - start

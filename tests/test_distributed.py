@@ -8,6 +8,7 @@ run in a one-process group inside the test process.
 
 import io
 import json
+import os
 import pickle
 
 import dask.array as da
@@ -26,7 +27,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
-from skae.distributed import fit_data_parallel, fit_in_process_group, map_blocks
+from skae.distributed import (
+    fit_data_parallel,
+    fit_in_process_group,
+    map_blocks,
+    worker_environment,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -42,10 +48,20 @@ def X():
 @pytest.fixture(scope="module")
 def client():
     """Two worker processes of one thread each, started and closed here."""
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                      dashboard_address=None) as cluster, \
+    with worker_environment(), \
+            LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                         dashboard_address=None) as cluster, \
             Client(cluster, set_as_default=False) as client:
         yield client
+
+
+def test_workers_started_under_worker_environment_keep_large_allocations(client):
+    # Dask's default MALLOC_TRIM_THRESHOLD_=65536 alone made inference 2.8x slower.
+    environments = client.run(lambda: {name: os.environ.get(name)
+                                       for name in ("MALLOC_TRIM_THRESHOLD_",
+                                                    "MALLOC_MMAP_THRESHOLD_")})
+    assert list(environments.values()) == [{"MALLOC_TRIM_THRESHOLD_": str(2**30),
+                                            "MALLOC_MMAP_THRESHOLD_": str(2**25)}] * 2
 
 
 @pytest.fixture(scope="module")
