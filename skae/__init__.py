@@ -8,7 +8,7 @@ from .outlier import AutoencoderOutlierDetector
 from .persistence import PersistenceError, load, save
 from .transformers import AutoencoderTransformer, VAETransformer
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "AutoencoderOutlierDetector",
