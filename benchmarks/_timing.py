@@ -3,7 +3,39 @@
 import time
 import warnings
 
+import torch
 from sklearn.exceptions import ConvergenceWarning
+
+
+def add_threads_argument(parser, help="torch CPU threads (default: torch's choice)"):
+    """Add the ``--threads N`` option of the benchmark scripts (see :func:`apply_threads`)."""
+    parser.add_argument("--threads", type=int, default=None, help=help)
+
+
+def apply_threads(args):
+    """Set torch's CPU thread count to ``args.threads`` when it was given."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+
+def plain_torch_epoch(module, optimizer, data, batch_size):
+    """One epoch of a hand-written training loop; returns the steps taken.
+
+    Shuffle, slice each batch from the tensor ``data``, reconstruct it, MSE,
+    an optimiser step: the baseline that skae's training overhead is measured
+    against (benchmarks.overhead, benchmarks.gpu).
+    """
+    order = torch.randperm(len(data), device=data.device)
+    n_steps = 0
+    for first in range(0, len(data), batch_size):
+        batch = data[order[first:first + batch_size]]
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(module(batch)[0], batch)
+        loss.backward()
+        optimizer.step()
+        loss.item()  # skorch records every batch loss; so does this loop
+        n_steps += 1
+    return n_steps
 
 
 def timed_fit(model, X):

@@ -33,7 +33,7 @@ from skae import AutoencoderTransformer, DenseNetwork
 
 from ._budget import steps_for_epochs
 from ._output import add_out_argument
-from ._timing import timed_fit
+from ._timing import add_threads_argument, apply_threads, timed_fit
 
 CODE_SIZES = (2, 8, 16, 32)
 AE_SETTINGS = {"hidden_layer_sizes": (256,), "activation": "elu", "scaling": None,
@@ -115,12 +115,10 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-train", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (default: torch's choice)")
+    add_threads_argument(parser, help="torch intra-op threads (default: torch's choice)")
     add_out_argument(parser, what="digits_vs_pca.{md,json}")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     rows = run(args.code_sizes, epochs=args.epochs, seed=args.seed,
                max_train=args.max_train, log=lambda line: print(line, flush=True))
     command = " ".join(["python -m benchmarks.digits_vs_pca",

@@ -44,6 +44,7 @@ from skae import AutoencoderOutlierDetector, AutoencoderTransformer, DenseNetwor
 from skae.distributed import fit_data_parallel, map_blocks, worker_environment
 
 from ._output import add_out_argument
+from ._timing import add_threads_argument, apply_threads
 
 PARTS = ("search", "scoring", "training")
 #: The search: 2 x 2 x 2 = 8 candidates, 3 folds.
@@ -221,9 +222,8 @@ def parse_args(argv):
     parser.add_argument("--score-rows", type=int, default=5_000_000)
     parser.add_argument("--train-rows", type=int, default=100_000)
     parser.add_argument("--train-steps", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads of the one-process runs (default: torch's, "
-                             "one per core)")
+    add_threads_argument(parser, help="torch threads of the one-process runs "
+                                      "(default: torch's, one per core)")
     parser.add_argument("--seed", type=int, default=0)
     add_out_argument(parser, what="distributed.{md,json}")
     return parser.parse_args(argv)
@@ -248,8 +248,7 @@ def main(argv=None, client=None, stream=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     started = time.perf_counter()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     results = {"meta": {"command": _command(argv), "cpu_count": os.cpu_count(),
                         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                         "dask": dask.__version__, "workers": args.workers,

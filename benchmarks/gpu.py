@@ -29,6 +29,7 @@ from skae import AutoencoderTransformer, ConvNetwork, DenseNetwork
 from skae._networks import DenseAutoencoder
 
 from ._budget import steps_for_epochs
+from ._timing import add_threads_argument, apply_threads, plain_torch_epoch
 
 NETWORKS = {
     "dense (256, 128)": {"network": DenseNetwork(hidden_layer_sizes=(256, 128))},
@@ -83,15 +84,8 @@ def plain_loop_step_seconds(X, epochs, device, batch_size=128):
         if epoch == 1:
             _synchronize(device)
             start = time.perf_counter()
-        order = torch.randperm(len(data), device=device)
-        for first in range(0, len(data), batch_size):
-            batch = data[order[first:first + batch_size]]
-            optimizer.zero_grad()
-            loss = torch.nn.functional.mse_loss(module(batch)[0], batch)
-            loss.backward()
-            optimizer.step()
-            loss.item()  # skorch records every batch loss; so does this loop
-            n_steps += epoch > 0
+        steps = plain_torch_epoch(module, optimizer, data, batch_size)
+        n_steps += steps if epoch > 0 else 0
     _synchronize(device)
     return (time.perf_counter() - start) / n_steps
 
@@ -142,14 +136,12 @@ def step_times(epochs=3, n_rows=60_000, device=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice)")
+    add_threads_argument(parser)
     parser.add_argument("--steps", action="store_true",
                         help="time per training step at batch 128, eager and compiled")
     parser.add_argument("--rows", type=int, default=60_000, help="rows of --steps")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     if args.steps:
         device, times = step_times(args.epochs, args.rows)
         loop = times["plain eager torch loop"]

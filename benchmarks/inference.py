@@ -25,6 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, DenseNetwork
 
 from ._output import add_out_argument
+from ._timing import add_threads_argument, apply_threads
 
 BATCH = 4096
 NETWORK = {"n_components": 32, "network": DenseNetwork(hidden_layer_sizes=(256, 128)),
@@ -93,12 +94,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads for both (default: torch's choice)")
+    add_threads_argument(parser, help="torch CPU threads for both (default: torch's choice)")
     add_out_argument(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     rows = measure(args.rows, args.repeats)
     lines = [(f"{args.rows} x 784 float32, dense 784-256-128-32, CPU, "
               f"{torch.get_num_threads()} threads, median of {args.repeats}:"),

@@ -24,7 +24,7 @@ from skae._networks import DenseAutoencoder
 
 from ._budget import steps_for_epochs
 from ._output import add_out_argument
-from ._timing import timed_fit
+from ._timing import add_threads_argument, apply_threads, plain_torch_epoch, timed_fit
 
 SETTINGS = {"n_components": 8, "hidden_layer_sizes": (64,), "activation": "elu",
             "learning_rate": 1e-3, "batch_size": 128}
@@ -54,14 +54,7 @@ def fit_plain_torch(X, epochs, seed, device="cpu", batch_size=SETTINGS["batch_si
     optimizer = torch.optim.Adam(module.parameters(), lr=SETTINGS["learning_rate"])
     module.train()
     for _ in range(epochs):
-        order = torch.randperm(len(data)).to(device)
-        for first in range(0, len(data), batch_size):
-            batch = data[order[first:first + batch_size]]
-            optimizer.zero_grad()
-            loss = torch.nn.functional.mse_loss(module(batch)[0], batch)
-            loss.backward()
-            optimizer.step()
-            loss.item()  # skorch records every batch loss; so does this loop
+        plain_torch_epoch(module, optimizer, data, batch_size)
     return time.perf_counter() - start
 
 
@@ -92,12 +85,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--device", default="cpu", help="'cpu' or 'cuda'")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads for both (default: torch's choice)")
+    add_threads_argument(parser, help="torch CPU threads for both (default: torch's choice)")
     add_out_argument(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     results = [measure(args.epochs, args.repeats, args.device, batch_size)
                for batch_size in args.batch_sizes]
     lines = [(f"digits on {args.device}, {args.epochs} epochs, {torch.get_num_threads()} "

@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from skae import AutoencoderTransformer
 
 from ._output import add_out_argument
+from ._timing import add_threads_argument, apply_threads
 
 N_FEATURES = 50
 BLOCK = 100_000
@@ -87,12 +87,10 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--chunk", type=int, default=100_000)
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice)")
+    add_threads_argument(parser)
     add_out_argument(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     r = measure(args.rows, args.chunk, args.epochs)
     text = (f"{r['rows']} x {r['features']} float32 ({r['table_mib']:.0f} MiB on disk), "
             f"chunks of {r['chunk']}, {r['epochs']} epoch(s), {r['n_steps']} steps: "
