@@ -17,6 +17,7 @@ Constructors take plain arguments so that skorch's ``module__*`` parameters
 route to them; nothing here imports scikit-learn.
 """
 
+import copy
 import itertools
 import math
 
@@ -128,8 +129,11 @@ class Autoencoder(nn.Module):
     """The interface of every deterministic autoencoder module.
 
     Subclasses define ``encode`` and ``decode``; ``forward`` returns the
-    reconstruction and the code.
+    reconstruction and the code. ``decoder_parts`` names the submodules that
+    only ``decode`` uses, which :class:`Encoder` leaves out.
     """
+
+    decoder_parts = ()
 
     def encode(self, x):
         raise NotImplementedError
@@ -150,6 +154,8 @@ class SequentialAutoencoder(Autoencoder):
     encoder, decoder : nn.Module
         Map inputs to codes and codes to reconstructions.
     """
+
+    decoder_parts = ("decoder",)
 
     def __init__(self, encoder, decoder):
         super().__init__()
@@ -263,6 +269,8 @@ class VariationalAutoencoder(nn.Module):
         self.decoder = dense_stack([n_components, *sizes[:0:-1], n_features],
                                    activation, output_activation, **hidden, mirror=mirror)
 
+    decoder_parts = ("decoder",)
+
     def posterior(self, x):
         """Mean and (soft-clamped) log-variance of the code of each row."""
         hidden = self.encoder(x)
@@ -348,6 +356,8 @@ class ConvAutoencoder(Autoencoder):
             ACTIVATIONS[output_activation](),
         )
 
+    decoder_parts = ("dense_decoder", "upsample", "output_layer")
+
     def encode(self, x):
         maps = self.conv_encoder(x.reshape(-1, *self.input_shape))
         return self.dense_encoder(maps.flatten(start_dim=1))
@@ -404,6 +414,8 @@ class LSTMAutoencoder(Autoencoder):
             init_linear(nn.Linear(sizes[0], n_features), output_activation),
             ACTIVATIONS[output_activation]())
 
+    decoder_parts = ("decoder_lstms", "to_output")
+
     def encode(self, x):
         states = x.reshape(-1, *self.input_shape)
         for lstm in self.encoder_lstms:
@@ -425,3 +437,34 @@ def _lstm_stack(sizes):
     return nn.ModuleList(nn.LSTM(n_in, n_out, batch_first=True)
                          for n_in, n_out in itertools.pairwise(sizes))
 
+
+class Encoder(nn.Module):
+    """The encoder of an autoencoder module, with its input scaling, as a module of its own.
+
+    ``forward(x)`` is ``autoencoder.encode((x - offset) / scale)``: raw rows
+    of shape ``(batch, n_features)`` to codes of shape ``(batch,
+    n_components)``. ``x`` is cast to the dtype of ``offset`` first, so float64
+    batches (what skorch makes of a float64 NumPy array) work too.
+
+    Parameters
+    ----------
+    autoencoder : nn.Module
+        An autoencoder module (see the module docstring). It is copied
+        without the submodules named by its ``decoder_parts``, which only
+        decoding uses; the argument is left untouched.
+    offset, scale : array-like of shape (n_features,)
+        The input scaling, kept as float32 buffers (they move with the
+        module, and are not trained).
+    """
+
+    def __init__(self, autoencoder, offset, scale):
+        super().__init__()
+        skipped = {id(getattr(autoencoder, name)): None
+                   for name in getattr(autoencoder, "decoder_parts", ())}
+        self.autoencoder = copy.deepcopy(autoencoder, memo=skipped)
+        self.register_buffer("offset", torch.as_tensor(offset, dtype=torch.float32).clone())
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32).clone())
+
+    def forward(self, x):
+        x = x.to(self.offset.dtype)
+        return self.autoencoder.encode((x - self.offset) / self.scale)

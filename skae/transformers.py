@@ -16,6 +16,7 @@ from ._base import (
 )
 from ._device import draw_seed
 from ._docstrings import fill_doc
+from ._networks import Encoder
 from ._objectives import ELBO_OBJECTIVE, VARIATIONAL_PARAMETER_CONSTRAINTS
 from .networks import DenseNetwork
 
@@ -211,6 +212,71 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             Reconstructions in the original units.
         """
         return self._decode(X)
+
+    def encoder_module(self, *, include_scaling=True):
+        """The fitted encoder as a new PyTorch module, for a supervised network.
+
+        Unsupervised pre-training for few labels: the module maps rows to
+        codes, so it can be the lower layers of a classifier (a skorch
+        :class:`~skorch.classifier.NeuralNetClassifier` with
+        ``module=nn.Sequential(encoder, nn.Linear(n_components_, n_classes))``
+        and ``criterion=nn.CrossEntropyLoss``) that is fine-tuned on the
+        labelled rows; see :ref:`finetuning`. The module is a copy of the
+        fitted weights (training it leaves the estimator unchanged), without
+        the decoder, in float32, on the CPU (skorch moves it to its
+        ``device``) and in training mode. Like any torch module it can be
+        pickled and deep-copied, so the classifier can be cloned by
+        :class:`~sklearn.model_selection.GridSearchCV`. On a
+        :class:`VAETransformer` it returns the posterior mean, as ``transform``
+        does.
+
+        Parameters
+        ----------
+        include_scaling : bool, default=True
+            Whether the module applies the fitted input scaling
+            (``(x - input_offset_) / input_scale_``, as fixed buffers) before
+            encoding, so that it takes raw rows like :meth:`transform`. With
+            ``False`` it expects rows already scaled (it is the bare network).
+
+        Returns
+        -------
+        encoder : torch.nn.Module
+            Maps a float tensor of shape ``(batch, n_features_in_)`` to codes
+            of shape ``(batch, n_components_)``; float64 input is cast to
+            float32.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sklearn.datasets import load_digits
+        >>> from skae import AutoencoderTransformer
+        >>> X, y = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=8, max_steps=75, random_state=0).fit(X)
+        >>> encoder = ae.encoder_module()
+        >>> codes = encoder(torch.as_tensor(X[:3], dtype=torch.float32))
+        >>> codes.shape
+        torch.Size([3, 8])
+        >>> bool(torch.allclose(codes, torch.as_tensor(ae.transform(X[:3]), dtype=torch.float32),
+        ...                     atol=1e-4))
+        True
+
+        A classifier whose lower layers are the pre-trained encoder:
+
+        >>> from skorch import NeuralNetClassifier
+        >>> from torch import nn
+        >>> clf = NeuralNetClassifier(nn.Sequential(encoder, nn.Linear(8, 10)),
+        ...                           criterion=nn.CrossEntropyLoss, max_epochs=2,
+        ...                           train_split=None, verbose=0)
+        >>> clf.fit(X.astype("float32"), y).predict(X[:3].astype("float32")).shape
+        (3,)
+        """
+        check_is_fitted(self)
+        if not isinstance(include_scaling, bool):
+            raise TypeError(f"include_scaling must be True or False, got {include_scaling!r}.")
+        offset, scale = self.input_offset_, self.input_scale_
+        if not include_scaling:
+            offset, scale = np.zeros_like(offset), np.ones_like(scale)
+        return Encoder(self.net_.module_, offset, scale).float().cpu().train()
 
     def score_samples(self, X):
         """Negative reconstruction error of every sample.
