@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks import __main__ as suite_main
-from benchmarks import _output, datasets, outliers, suite
+from benchmarks import _output, datasets, few_labels, outliers, suite
 from skae import AutoencoderOutlierDetector
 
 TINY = ["--epochs", "2", "--max-train", "120", "--max-test", "60", "--code-sizes", "2", "8",
@@ -278,3 +278,23 @@ def test_loss_curves_give_each_loss_its_own_axes_and_redraw_from_json(tmp_path, 
     assert [len(ax.get_lines()) for ax in axes] == [1, 1]
     for fig in saved:
         plt.close(fig)
+
+
+def test_few_labels_benchmark_end_to_end(data_dir, tmp_path):
+    out = tmp_path / "few"
+    results = few_labels.main(
+        ["--data-dir", str(data_dir), "--datasets", "mnist", "--fractions", "0.1", "1.0",
+         "--seeds", "0", "1", "--hidden", "8", "--n-components", "2", "--pretrain-epochs", "1",
+         "--finetune-steps", "4", "--out", str(out), "--name", "tiny"])
+    mnist = results["datasets"]["mnist"]
+    assert (mnist["train_rows"], mnist["test_rows"]) == (80, 40)
+    some, every = mnist["fractions"]["0.1"], mnist["fractions"]["1.0"]
+    assert (some["labelled_rows"], every["labelled_rows"]) == (8, 80)
+    for cell in (some, every):
+        assert all(len(a) == 2 and 0 <= min(a) <= max(a) <= 1
+                   for a in cell["accuracies"].values())
+    # Every label: one deterministic logistic regression, reused for each seed.
+    assert every["summary"]["raw pixels + logistic regression"]["std"] == 0
+    report = (out / "tiny.md").read_text()
+    assert "| 10% (8) |" in report and "| 100% (80) |" in report
+    assert json.loads((out / "tiny.json").read_text())["config"]["seeds"] == [0, 1]
