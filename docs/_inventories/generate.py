@@ -345,6 +345,8 @@ def dask():
         entries.append((name, "py:class", f"{page}#{name}"))
     entries.append(("dask.array.Array.map_blocks", "py:method",
                     "generated/dask.array.Array.map_blocks.html#dask.array.Array.map_blocks"))
+    for name in ("dask.config.set", "dask.config.get"):
+        entries.append((name, "py:function", f"api.html#{name}"))
     for name in ("dask.array.map_blocks", "dask.array.from_array", "dask.compute"):
         entries.append((name, "py:function", f"generated/{name}.html#{name}"))
     _write(HERE / "dask.inv", "Dask", dk.__version__, "https://docs.dask.org/en/stable/",
