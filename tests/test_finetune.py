@@ -1,6 +1,8 @@
 """The fitted encoder as a torch module: AutoencoderTransformer.encoder_module."""
 
+import copy
 import pickle
+from functools import partial
 
 import numpy as np
 import pytest
@@ -143,3 +145,22 @@ def test_pre_training_is_what_the_classifier_starts_from(digits):
     torch.manual_seed(0)
     other.fit(X32, y)
     assert not np.array_equal(other.predict_proba(X32), clf.predict_proba(X32))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_documented_recipe_refits_from_the_pre_trained_weights(digits):
+    """The user guide's ``partial(copy.deepcopy, network)``: a second fit and
+    a clone of a fitted net start again from the pre-trained encoder."""
+    X, y = digits
+    X32 = X.astype(np.float32)
+    network = nn.Sequential(_fitted(digits).encoder_module(), nn.Linear(3, 10))
+    clf = NeuralNetClassifier(partial(copy.deepcopy, network), criterion=nn.CrossEntropyLoss,
+                              max_epochs=3, lr=0.05, train_split=None, verbose=0)
+    first = clf.fit(X32, y).predict_proba(X32)
+    np.testing.assert_allclose(clf.fit(X32, y).predict_proba(X32), first, atol=1e-6)
+    np.testing.assert_allclose(clone(clf).fit(X32, y).predict_proba(X32), first, atol=1e-6)
+    # The net given as an instance trains it in place: its refit starts elsewhere.
+    in_place = NeuralNetClassifier(copy.deepcopy(network), criterion=nn.CrossEntropyLoss,
+                                   max_epochs=3, lr=0.05, train_split=None, verbose=0)
+    np.testing.assert_allclose(in_place.fit(X32, y).predict_proba(X32), first, atol=1e-6)
+    assert not np.allclose(in_place.fit(X32, y).predict_proba(X32), first, atol=1e-3)
