@@ -175,8 +175,8 @@ def to_markdown(results, command):
     """The results as one markdown table per dataset."""
     c = results["config"]
     lines = ["# Unsupervised pre-training for few labels", "", f"Command: `{command}`", "",
-             (f"Dense autoencoder {'-'.join(map(str, c['hidden_layer_sizes']))}-"
-              f"{c['n_components']} (min-max scaling) pre-trained {c['pretrain_epochs']} "
+             (f"Dense autoencoder, hidden layers {tuple(c['hidden_layer_sizes'])}, "
+              f"{c['n_components']} codes (min-max scaling), pre-trained {c['pretrain_epochs']} "
               f"epochs on every training row; networks fine-tuned {c['finetune_steps']} Adam "
               f"steps (lr {c['finetune_learning_rate']}, batch {c['batch_size']}, whole "
               f"epochs); PCA with {c['n_components']} components; device {c['device']}. "
@@ -241,7 +241,8 @@ def main(argv=None):
         results = run(datasets, config, args.data_dir)
     command = "python -m benchmarks.few_labels " + shlex.join(
         a for a in (sys.argv[1:] if argv is None else argv))
-    markdown = to_markdown(results, command.strip())
+    results["command"] = command.strip()
+    markdown = to_markdown(results, results["command"])
     stem = args.name or ("few_labels_quick" if args.quick else "few_labels")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
