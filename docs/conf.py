@@ -154,9 +154,8 @@ html_title = f"skae {release}"
 html_static_path = ["_static"]
 html_css_files = ["skae.css"]
 html_theme_options = {
-    "navbar_end": ["version-switcher", "navbar-icon-links", "theme-switcher"],
-    "switcher": {"json_url": "_static/switcher.json", "version_match": release},
-    "check_switcher": False,
+    # No version switcher: there is no hosted site of several versions to switch to.
+    "navbar_end": ["navbar-icon-links", "theme-switcher"],
     "show_toc_level": 2,
     "navigation_with_keys": False,
     "secondary_sidebar_items": ["page-toc", "sourcelink"],
