@@ -14,7 +14,11 @@ For each label fraction and seed, on the same draw of labelled training rows:
 - **raw pixels + logistic regression**.
 
 Both networks get the same budget of optimiser steps
-(``--finetune-steps``, as whole epochs over the labelled rows). Accuracy on
+(``--finetune-steps``, as whole epochs over the labelled rows). With
+``--freeze-steps N`` the fine-tuned network follows the chapter's schedule:
+its first ``N`` steps train only the new head, the pre-trained encoder
+frozen, then everything trains together (the from-scratch network, with
+nothing to protect, trains every layer throughout). Accuracy on
 the test rows; mean and standard deviation over the seeds (the label draw,
 the autoencoder's ``random_state`` and the head's initial weights). With
 100 % of the labels the draw is every row, and the logistic regressions,
@@ -46,6 +50,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
+from skorch.callbacks import Freezer, Unfreezer
 from torch import nn
 
 from skae import AutoencoderTransformer, DenseNetwork
@@ -86,16 +91,24 @@ def _autoencoder(config, seed, max_steps):
         device=config["device"], random_state=seed)
 
 
-def _network_accuracy(encoder, n_classes, X, y, X_test, y_test, config, seed):
-    """Test accuracy of ``encoder`` under a linear head, trained on ``X, y``."""
+def _network_accuracy(encoder, n_classes, X, y, X_test, y_test, config, seed, freeze_steps=0):
+    """Test accuracy of ``encoder`` under a linear head, trained on ``X, y``.
+
+    The first ``freeze_steps`` steps (whole epochs) train the head only.
+    """
     torch.manual_seed(seed)  # the head's initial weights and the batch order
     batch_size = min(config["batch_size"], len(X))
-    epochs = math.ceil(config["finetune_steps"] / math.ceil(len(X) / batch_size))
+    steps_per_epoch = math.ceil(len(X) / batch_size)
+    epochs = math.ceil(config["finetune_steps"] / steps_per_epoch)
+    frozen_epochs = math.ceil(freeze_steps / steps_per_epoch)
+    callbacks = ([Freezer("0.*"), Unfreezer("0.*", at=frozen_epochs + 1)] if frozen_epochs
+                 else None)
     clf = NeuralNetClassifier(
         nn.Sequential(encoder, nn.Linear(config["n_components"], n_classes)),
         criterion=nn.CrossEntropyLoss, optimizer=torch.optim.Adam,
         lr=config["finetune_learning_rate"], batch_size=batch_size, max_epochs=epochs,
-        train_split=None, iterator_train__shuffle=True, device=config["device"], verbose=0)
+        train_split=None, iterator_train__shuffle=True, device=config["device"],
+        callbacks=callbacks, verbose=0)
     clf.fit(X, y)
     return float(np.mean(clf.predict(X_test) == y_test))
 
@@ -132,7 +145,10 @@ def run_dataset(name, config, data_dir=None, log=print):
                                                stratify=y_train, random_state=seed)
             X, y = X_train[labelled], y_train[labelled]
             args = (n_classes, X, y, X_test, y_test, config, seed)
-            accuracies = {"fine-tuned": _network_accuracy(pretrained.encoder_module(), *args),
+            # The chapter's schedule: the reused layers frozen while the new
+            # head learns, then trained together; random layers are not frozen.
+            accuracies = {"fine-tuned": _network_accuracy(pretrained.encoder_module(), *args,
+                                                          config.get("freeze_steps", 0)),
                           "from scratch": _network_accuracy(initial.encoder_module(), *args)}
             every_row = len(labelled) == len(X_train)
             if not (every_row and logistic_every_row):
@@ -171,6 +187,12 @@ def run(datasets, config, data_dir=None, log=print):
     return results
 
 
+def _frozen_text(config):
+    steps = config.get("freeze_steps", 0)
+    return (f", the first {steps} of the fine-tuned network's with its pre-trained encoder "
+            "frozen" if steps else "")
+
+
 def to_markdown(results, command):
     """The results as one markdown table per dataset."""
     c = results["config"]
@@ -179,7 +201,7 @@ def to_markdown(results, command):
               f"{c['n_components']} codes (min-max scaling), pre-trained {c['pretrain_epochs']} "
               f"epochs on every training row; networks fine-tuned {c['finetune_steps']} Adam "
               f"steps (lr {c['finetune_learning_rate']}, batch {c['batch_size']}, whole "
-              f"epochs); PCA with {c['n_components']} components; device {c['device']}. "
+              f"epochs{_frozen_text(c)}); PCA with {c['n_components']} components; device {c['device']}. "
               f"Test accuracy, mean +- std over seeds {c['seeds']}."), ""]
     for name, r in results["datasets"].items():
         lines += [(f"## {name}: {r['train_rows']} training rows, {r['test_rows']} test rows "
@@ -214,6 +236,10 @@ def main(argv=None):
     parser.add_argument("--n-components", type=int, default=32)
     parser.add_argument("--pretrain-epochs", type=int, default=20)
     parser.add_argument("--finetune-steps", type=int, default=1500)
+    parser.add_argument("--freeze-steps", type=int, default=0,
+                        help="first steps (whole epochs) of the fine-tuned network that "
+                             "train only its head, the pre-trained encoder frozen (the "
+                             "chapter's schedule); part of --finetune-steps")
     parser.add_argument("--finetune-learning-rate", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cpu")
@@ -233,6 +259,7 @@ def main(argv=None):
               "fractions": args.fractions, "seeds": args.seeds,
               "hidden_layer_sizes": args.hidden, "n_components": args.n_components,
               "pretrain_epochs": args.pretrain_epochs, "finetune_steps": args.finetune_steps,
+              "freeze_steps": args.freeze_steps,
               "finetune_learning_rate": args.finetune_learning_rate,
               "batch_size": args.batch_size, "device": args.device,
               "threads": torch.get_num_threads()}

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks import __main__ as suite_main
-from benchmarks import _output, datasets, few_labels, outliers, suite
+from benchmarks import _output, datasets, few_labels, images_and_sequences, outliers, suite
 from skae import AutoencoderOutlierDetector
 
 TINY = ["--epochs", "2", "--max-train", "120", "--max-test", "60", "--code-sizes", "2", "8",
@@ -298,3 +298,54 @@ def test_few_labels_benchmark_end_to_end(data_dir, tmp_path):
     report = (out / "tiny.md").read_text()
     assert "| 10% (8) |" in report and "| 100% (80) |" in report
     assert json.loads((out / "tiny.json").read_text())["config"]["seeds"] == [0, 1]
+
+
+def test_images_and_sequences_benchmark_end_to_end(data_dir, tmp_path, monkeypatch):
+    tiny = {"fashion_train": 60, "fashion_test": 30, "code_sizes": [2, 4], "image_epochs": 1,
+            "mnist_digits": [1, 2], "mnist_normal": (20, 8), "mnist_other": (4, 8),
+            "mnist_seeds": [0, 1], "ecg_epochs": 1,
+            "default_max_steps": 3}
+    monkeypatch.setitem(images_and_sequences.SETTINGS, "quick", tiny)
+    monkeypatch.setattr(images_and_sequences, "plot_reconstructions",
+                        lambda originals, reconstructions, n_components, path: path.touch())
+    images_and_sequences.main(["--data-dir", str(data_dir), "--quick", "--device", "cpu",
+                               "--out", str(tmp_path), "--name", "tiny"])
+    results = json.loads((tmp_path / "tiny.json").read_text())
+    assert results["command"].endswith("--quick --device cpu --out " f"{tmp_path} --name tiny")
+    fashion = results["fashion"]
+    assert [(r["n_components"], r["model"]) for r in fashion] == [
+        (k, m) for k in (2, 4) for m in ("PCA", "conv AE", "dense AE", "skae defaults")]
+    for k in (2, 4):
+        rows = [r for r in fashion if r["n_components"] == k]
+        assert [r["mse_over_pca"] for r in rows] == pytest.approx(
+            [r["test_mse"] / rows[0]["test_mse"] for r in rows])
+    # The article's draw: 20 + 4 training rows, 8 + 8 test rows, for each digit and seed.
+    assert {(r["n_train"], r["n_test"]) for r in results["mnist"]} == {(24, 16)}
+    assert len(results["mnist"]) == 2 * 2 * 3
+    summary = images_and_sequences.summarize_mnist(results["mnist"])
+    assert [(s["normal_digit"], s["seeds"]) for s in summary] == [(1, 2)] * 3 + [(2, 2)] * 3
+    assert (tmp_path / "tiny_fashion.png").exists()
+    assert "| 1 | dense detector |" in (tmp_path / "tiny.md").read_text()
+
+
+def test_mnist_split_keeps_training_and_test_draws_apart(data_dir):
+    settings = {"mnist_normal": (6, 3), "mnist_other": (2, 3)}
+    X_train, X_test, is_normal = images_and_sequences.mnist_split(1, settings, data_dir, 0)
+    assert (len(X_train), len(X_test)) == (8, 6)
+    assert is_normal.tolist() == [1, 1, 1, 0, 0, 0]
+    rows = {row.tobytes() for row in X_train}
+    assert not rows & {row.tobytes() for row in X_test}
+
+
+@pytest.mark.parametrize("freeze_steps, changed", [(0, True), (2, True), (4, False)])
+def test_few_labels_freeze_steps_hold_the_encoder(freeze_steps, changed):
+    torch = pytest.importorskip("torch")
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(20, 4)).astype(np.float32), np.arange(20) % 2
+    encoder = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    before = encoder[0].weight.detach().clone()
+    config = {"batch_size": 10, "finetune_steps": 4, "n_components": 2,
+              "finetune_learning_rate": 0.1, "device": "cpu"}
+    few_labels._network_accuracy(encoder, 2, X, y, X, y, config, 0, freeze_steps)
+    # Two steps per epoch: 4 frozen steps cover the whole fit, 2 only its first epoch.
+    assert (not torch.equal(encoder[0].weight, before)) == changed
