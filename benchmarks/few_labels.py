@@ -248,6 +248,9 @@ def main(argv=None):
     add_threads_argument(parser)
     add_out_argument(parser, what="few_labels.{md,json}")
     args = parser.parse_args(argv)
+    if not 0 <= args.freeze_steps <= args.finetune_steps:
+        parser.error(f"--freeze-steps must be between 0 and --finetune-steps "
+                     f"({args.finetune_steps}), got {args.freeze_steps}")
     apply_threads(args)
     if args.quick:
         datasets = args.datasets or ["digits"]

@@ -349,3 +349,11 @@ def test_few_labels_freeze_steps_hold_the_encoder(freeze_steps, changed):
     few_labels._network_accuracy(encoder, 2, X, y, X, y, config, 0, freeze_steps)
     # Two steps per epoch: 4 frozen steps cover the whole fit, 2 only its first epoch.
     assert (not torch.equal(encoder[0].weight, before)) == changed
+
+
+@pytest.mark.parametrize("freeze_steps", ["-1", "1501"])
+def test_few_labels_refuses_freeze_steps_outside_the_budget(freeze_steps, capsys):
+    with pytest.raises(SystemExit):
+        few_labels.main(["--freeze-steps", freeze_steps])
+    assert "--freeze-steps must be between 0 and --finetune-steps (1500)" in (
+        capsys.readouterr().err)
