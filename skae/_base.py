@@ -27,7 +27,7 @@ from skorch.helper import predefined_split
 from skorch.utils import noop
 
 from ._data import ArrayDataset, BatchIterator
-from ._device import draw_seed, resolve_device
+from ._device import cpu_threads, draw_seed, resolve_device
 from ._net import (
     LBFGS,
     AutoencoderNet,
@@ -43,6 +43,8 @@ from ._net import (
 )
 from ._networks import ACTIVATIONS, SequentialAutoencoder
 from ._objectives import RECONSTRUCTION
+from ._pca_start import principal_axes
+from ._progress import ProgressLine
 from ._random import fit_random_state, torch_seeded
 from .networks import BaseNetwork, resolve_network
 
@@ -53,6 +55,13 @@ _INFERENCE_BATCH_SIZE = 4096
 # has diverged (see _BaseAutoencoder._check_not_diverged).
 _DIVERGENCE_FACTOR = 100.0
 _DIVERGENCE_CHECK_ROWS = 4096
+# A fit that used all of max_steps while its training loss still fell by more
+# than this share over the last fifth of its steps has not settled, and fit
+# warns; fewer steps than five times _SETTLED_MIN_WINDOW are too few to judge.
+_SETTLED_TOLERANCE = 0.05
+_SETTLED_MIN_WINDOW = 4
+# early_stopping='auto' holds out a validation split when it has this many rows.
+_AUTO_MIN_VALIDATION_ROWS = 10
 
 
 def _scaling_statistics(X, scaling):
@@ -94,6 +103,18 @@ def _encoded_dataset(encoder, dataset, device):
     return ArrayDataset(codes, np.zeros(n_columns), np.ones(n_columns), device)
 
 
+def _start_linear_path(module, dataset, setup):
+    """Start a module with a linear path at the PCA of ``dataset``'s scaled rows."""
+    if hasattr(module, "start_at"):
+        module.start_at(*principal_axes(dataset, setup["n_components"], setup["seed"]))
+
+
+def _start_loss(net):
+    """The validation loss of the weights training started from (kept by early stopping)."""
+    return next(callback.best_score_ for _, callback in net.callbacks_
+                if isinstance(callback, BestEpochEarlyStopping))
+
+
 def _release_training_state(net):
     """Drop what the fitted ``net`` holds only for training.
 
@@ -114,7 +135,8 @@ def _release_training_state(net):
 # how a model is seeded, and what only reports.
 _NOT_IN_PARTIAL_FIT = frozenset({"max_steps", "early_stopping", "validation_fraction",
                                  "n_iter_no_change", "tol", "pretrain_epochs",
-                                 "random_state", "callbacks", "verbose", "compile"})
+                                 "random_state", "callbacks", "verbose", "compile",
+                                 "n_jobs"})
 
 
 def _compile_mode(compile, device):
@@ -157,11 +179,12 @@ SHARED_PARAMETER_CONSTRAINTS = {
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "max_steps": [Interval(Integral, 1, None, closed="left")],
-    "early_stopping": ["boolean"],
+    "early_stopping": ["boolean", StrOptions({"auto"})],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "tol": [Interval(Real, 0, None, closed="left")],
     "device": [str, torch.device],
+    "n_jobs": [Integral, None],
     "compile": ["boolean", StrOptions({"default", "reduce-overhead", "max-autotune"})],
     "callbacks": [list, tuple, None],
     "random_state": ["random_state"],
@@ -264,6 +287,8 @@ class _BaseAutoencoder(BaseEstimator):
             return dataset, None
         n_samples = len(dataset)
         n_valid = int(np.ceil(self.validation_fraction * n_samples))
+        if self.early_stopping == "auto" and n_valid < _AUTO_MIN_VALIDATION_ROWS:
+            return dataset, None
         if n_samples - n_valid < 1:
             raise ValueError(
                 f"early_stopping=True holds out {n_valid} of {n_samples} rows, "
@@ -273,17 +298,24 @@ class _BaseAutoencoder(BaseEstimator):
         order = np.random.RandomState(seed).permutation(n_samples)
         return dataset.subset(np.sort(order[n_valid:])), dataset.subset(np.sort(order[:n_valid]))
 
-    def _callbacks(self, params):
-        monitor = "valid_loss" if self.early_stopping else "train_loss"
+    def _callbacks(self, params, validated=None):
+        """The callbacks of a fit; ``validated``: whether it has a validation split.
+
+        By default, whether ``early_stopping`` asks for one.
+        """
+        validated = bool(self.early_stopping) if validated is None else validated
         stopper = BestEpochEarlyStopping(
-            monitor=monitor, patience=self.n_iter_no_change, threshold=self.tol,
-            threshold_mode="abs", load_best=self.early_stopping,
-            sink=print if self.verbose else noop,
+            monitor="valid_loss" if validated else "train_loss",
+            patience=self.n_iter_no_change, threshold=self.tol,
+            threshold_mode="abs", load_best=validated,
+            sink=print if self.verbose > 1 else noop,
         )
         user = named_callbacks(self.callbacks)
+        progress = ([("progress", ProgressLine(type(self).__name__, self.max_steps))]
+                    if self.verbose == 1 else [])
         return self._objective.callbacks(
-            [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper), *user],
-            params)
+            [("divergence_guard", DivergenceGuard()), ("early_stopping", stopper),
+             *progress, *user], params)
 
     def _training_params(self, n_rows, seed, device, network):
         """skorch net arguments shared by the network and its pre-training nets."""
@@ -296,7 +328,8 @@ class _BaseAutoencoder(BaseEstimator):
             "iterator_train__seed": seed,
             "iterator_train__merge_single": network.needs_two_rows,
             "device": device,
-            "verbose": self.verbose,
+            # verbose=1 is one progress line (ProgressLine), 2 skorch's epoch table.
+            "verbose": self.verbose if self.verbose > 1 else 0,
             "noise_std": self.noise_std,
             "mask_probability": self.mask_probability,
             "compile_mode": _compile_mode(self.compile, device),
@@ -339,8 +372,9 @@ class _BaseAutoencoder(BaseEstimator):
         previous = self._fitted_state()
         try:
             X = self._validate_input(X, reset=reset)
-            fitted, budget_spent = self._train(X, partial)
-            fitted.update(self._fitted_extras(X, fitted))
+            with cpu_threads(self.n_jobs):
+                fitted, budget_spent = self._train(X, partial)
+                fitted.update(self._fitted_extras(X, fitted))
         except BaseException:
             self._set_fitted(previous)
             raise
@@ -403,10 +437,12 @@ class _BaseAutoencoder(BaseEstimator):
                                 iterator_train__max_batches=self.max_steps,
                                 train_split=predefined_split(valid) if valid is not None
                                 else None,
-                                callbacks=self._callbacks(setup["params"]))
+                                callbacks=self._callbacks(setup["params"],
+                                                          validated=valid is not None))
             if setup["pretrain_epochs"]:
                 self._pretrain(net.module_, train, setup["seed"], setup["device"],
                                setup["network"])
+            _start_linear_path(net.module_, dataset, setup)
             fitted = self._trained(net, train, X, setup)
         return fitted, fitted["n_steps_"] >= self.max_steps
 
@@ -426,6 +462,7 @@ class _BaseAutoencoder(BaseEstimator):
             net = self._new_net(setup, training_params, max_epochs=1, train_split=None,
                                 callbacks=_without_stopping_rules(
                                     self._callbacks(setup["params"])))
+            _start_linear_path(net.module_, train, setup)
             return self._trained(net, train, X, setup), False
 
     def _train_chunk(self, X):
@@ -639,27 +676,40 @@ class _BaseAutoencoder(BaseEstimator):
             "n_steps_": int(sum(history[:, "train_batch_count"])),
             "loss_curve_": list(history[:, "train_loss"]),
         }
-        if self.early_stopping:
+        validated = any("valid_loss" in epoch for epoch in history)
+        if self.early_stopping is True or (self.early_stopping and validated):
             # Epochs of partial_fit have no validation split, hence no score.
             fitted["validation_scores_"] = [-epoch["valid_loss"] for epoch in history
                                             if "valid_loss" in epoch]
             # The score of the weights returned (the KL warm-up of a VAE
             # excluded), while those are weights that early stopping chose.
-            returned = history[returned_epoch(net) - 1]
+            epoch = returned_epoch(net)
+            returned = history[epoch - 1] if epoch else {"valid_loss": _start_loss(net)}
             if "valid_loss" in returned:
                 fitted["best_validation_score_"] = -returned["valid_loss"]
         return fitted, fitted["n_steps_"] >= self.max_steps
 
     def _budget_warning(self, fitted):
-        """The ``ConvergenceWarning`` message of a fit that used all of ``max_steps``.
+        """The ``ConvergenceWarning`` message of a fit that used all of ``max_steps``, or ``None``.
 
-        Here a stopping rule is meant to end training, so reaching the budget
-        means training stopped short; an estimator whose ``max_steps`` is a
-        deliberate budget judges the fitted attributes ``fitted`` instead, and
-        returns ``None`` when there is nothing to warn about.
+        Reaching the budget is no failure in itself (the detector's budget is
+        deliberate, and early stopping keeps the best epoch whatever the
+        budget): the fit has not settled when its training loss still fell
+        by more than ``_SETTLED_TOLERANCE`` over the last fifth of its steps,
+        compared with the fifth before.
         """
-        return (f"{type(self).__name__} stopped at max_steps={self.max_steps} "
-                "before the loss stopped improving; raise max_steps for a better fit.")
+        losses = [batch["train_loss"] for epoch in fitted["net_"].history[:, "batches"]
+                  for batch in epoch if "train_loss" in batch]
+        window = len(losses) // 5
+        if window < _SETTLED_MIN_WINDOW:
+            return (f"{type(self).__name__} trained for only max_steps={self.max_steps} "
+                    "steps, too few to tell whether its loss settled; raise max_steps.")
+        before, last = np.mean(losses[-2 * window:-window]), np.mean(losses[-window:])
+        if before - last > _SETTLED_TOLERANCE * abs(last):
+            return (f"{type(self).__name__}'s training loss still fell by "
+                    f"{(before - last) / abs(last):.0%} over the last fifth of "
+                    f"max_steps={self.max_steps}; raise max_steps for a settled fit.")
+        return None
 
     # ------------------------------------------------------------ inference
     def _map_batches(self, X, fn, scaled=True, fitted=None):
@@ -677,7 +727,7 @@ class _BaseAutoencoder(BaseEstimator):
                          else (np.zeros(n_columns), np.ones(n_columns)))
         dataset = ArrayDataset(X, offset, scale, net.device, dtype)
         result, start = None, 0
-        with torch.inference_mode():
+        with torch.inference_mode(), cpu_threads(getattr(self, "n_jobs", None)):
             for Xb, _ in BatchIterator(dataset, _INFERENCE_BATCH_SIZE):
                 output = fn(module, Xb).cpu().numpy()
                 if result is None:  # one output array, no list of batches to join

@@ -135,6 +135,11 @@ class ArrayDataset(torch.utils.data.Dataset):
                 self._dense[start:start + block.shape[0]] = self._scaled(block)
         return self._dense[rows]
 
+    def scaled_blocks(self):
+        """Yield the scaled rows in consecutive blocks, as float64 NumPy arrays."""
+        for _, block in self._row_blocks():
+            yield self._scaled64(block)
+
     def max_abs(self):
         """The largest magnitude of a scaled value, in float64."""
         if len(self) == 0:

@@ -1,7 +1,11 @@
-"""Device resolution and seeding, in one place for every estimator."""
+"""Device resolution, CPU threads and seeding, in one place for every estimator."""
+
+import contextlib
+import threading
 
 import numpy as np
 import torch
+from joblib import effective_n_jobs
 from sklearn.utils import check_random_state
 
 
@@ -71,3 +75,45 @@ def draw_seed(random_state):
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1)[0] >> 1)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+_THREADS_LOCK = threading.Lock()
+_THREADS_USERS = {"count": 0, "before": None}
+
+
+def effective_threads(n_jobs):
+    """The number of torch CPU threads for the ``n_jobs`` parameter.
+
+    ``None`` is one thread, a positive int that many, and a negative int
+    counts back from the number of CPUs as in joblib (``-1``: all of them).
+    """
+    if n_jobs == 0:
+        raise ValueError("n_jobs=0 asks for no thread at all: use None or 1 for one "
+                         "thread, or -1 for all CPUs.")
+    return max(1, effective_n_jobs(n_jobs))
+
+
+@contextlib.contextmanager
+def cpu_threads(n_jobs):
+    """Run the block with ``effective_threads(n_jobs)`` torch CPU threads, then restore.
+
+    torch's intra-op thread count is process-wide. Nested and concurrent
+    blocks (fits in several Python threads) share one count: the first block
+    to enter records the caller's setting and the last to leave restores it,
+    so a fit leaves the setting as it found it.
+    """
+    threads = effective_threads(n_jobs)
+    with _THREADS_LOCK:
+        if _THREADS_USERS["count"] == 0:
+            _THREADS_USERS["before"] = torch.get_num_threads()
+        _THREADS_USERS["count"] += 1
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        with _THREADS_LOCK:
+            _THREADS_USERS["count"] -= 1
+            if _THREADS_USERS["count"] == 0 and \
+                    torch.get_num_threads() != _THREADS_USERS["before"]:
+                torch.set_num_threads(_THREADS_USERS["before"])

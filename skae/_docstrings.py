@@ -141,13 +141,19 @@ PARAMETERS = {
         each pair's input, code penalties only to the whole network.""",
     ),
     "early_stopping": (
-        'bool',
+        "'auto' or bool",
         """\
         Hold out ``validation_fraction`` of the training rows, stop when their
         loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and
         keep the weights of the epoch with the lowest validation loss (even
-        when it improved on the one before by less than ``tol``). When False, training stops when
-        the training loss has not improved that way.""",
+        when it improved on the one before by less than ``tol``). A network
+        that starts at PCA's solution (``DenseNetwork(linear_path=...)``)
+        has that start compared too, so the weights kept reconstruct the
+        held-out rows at least as well as the start. When False, training
+        stops when the training loss has not improved that way, or at
+        ``max_steps``. ``'auto'`` is True when the held-out share is at least
+        10 rows (from 100 rows with ``validation_fraction=0.1``), else
+        False.""",
     ),
     "validation_fraction": (
         'float',
@@ -157,11 +163,7 @@ PARAMETERS = {
     "n_iter_no_change": (
         'int',
         """\
-        Epochs without an improvement of at least ``tol`` before stopping.
-        Patient by default: a table of a few hundred rows makes epochs of a
-        few steps, whose loss is noisy, and a shorter patience stopped such
-        fits well before the network reconstructed breast cancer as well as
-        PCA.""",
+        Epochs without an improvement of at least ``tol`` before stopping.""",
     ),
     "tol": (
         'float',
@@ -174,6 +176,18 @@ PARAMETERS = {
         Where the network trains and runs: ``'auto'`` (CUDA when available,
         otherwise the CPU), ``'cpu'``, ``'cuda'`` or ``'cuda:N'``. Outputs are
         always NumPy arrays on the CPU.""",
+    ),
+    "n_jobs": (
+        "int or None",
+        """\
+        Number of CPU threads torch uses in ``fit`` and in inference on the
+        CPU. ``None`` means 1; ``-1`` means all CPUs. One thread is the
+        right choice for the small networks of tabular data: they gain
+        nothing from more, and threads that wait on one another make a fit
+        many times slower when anything else is using the CPU. Raise it for
+        large networks (images, wide layers) on an otherwise idle machine.
+        The setting is restored when the call returns. No effect on CUDA
+        computations.""",
     ),
     "compile": (
         "bool or {'default', 'reduce-overhead', 'max-autotune'}",
@@ -204,7 +218,10 @@ PARAMETERS = {
     "verbose": (
         'int',
         """\
-        Print skorch's per-epoch table when positive.""",
+        ``1`` prints one progress line: steps done out of ``max_steps``, the
+        loss, the time spent and the time left at most (rewritten in place on
+        a terminal, a line per tenth of the budget elsewhere). ``2`` or more
+        prints skorch's per-epoch table instead.""",
     ),
 }
 

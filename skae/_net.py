@@ -467,18 +467,26 @@ class BestEpochEarlyStopping(EarlyStopping):
         Passed to :class:`skorch.callbacks.EarlyStopping`.
     """
 
-    def on_train_begin(self, net, **kwargs):
-        super().on_train_begin(net, **kwargs)
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
         self.best_score_ = None
+        if (self.load_best and self.monitor == "valid_loss"
+                and getattr(net.module_, "starts_as_pca", False)):
+            # The start is a model worth keeping (PCA's reconstruction):
+            # epoch 0 competes with the trained epochs.
+            self._keep(net, _validation_loss(net, X, y), epoch=0)
+            self.dynamic_threshold_ = self._calc_new_threshold(self.best_score_)
+
+    def _keep(self, net, score, epoch):
+        self.best_score_, self.best_epoch_ = score, epoch
+        if self.load_best:
+            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
 
     def on_epoch_end(self, net, **kwargs):
         score = net.history[-1, self.monitor]
         if self.best_score_ is None or (score < self.best_score_ if self.lower_is_better
                                         else score > self.best_score_):
-            self.best_score_ = score
-            self.best_epoch_ = net.history[-1, "epoch"]
-            if self.load_best:
-                self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+            self._keep(net, score, net.history[-1, "epoch"])
         # The stopping rule: misses are epochs that improve by less than threshold.
         if self._is_score_improved(score):
             self.misses_ = 0
@@ -491,11 +499,22 @@ class BestEpochEarlyStopping(EarlyStopping):
             raise _StopTraining
 
 
+def _validation_loss(net, X, y):
+    """The loss of ``net`` on its validation split of ``X``, as skorch logs ``valid_loss``."""
+    _, dataset_valid = net.get_split_datasets(X, y)
+    losses, sizes = [], []
+    for batch in net.get_iterator(dataset_valid, training=False):
+        losses.append(net.validation_step(batch)["loss"].item())
+        sizes.append(len(batch[0]))
+    return float(np.average(losses, weights=sizes))
+
+
 def returned_epoch(net):
     """The epoch (from 1) whose weights ``net``'s module holds after training.
 
     That is the best epoch of a :class:`BestEpochEarlyStopping` that loads
-    the best weights and saw an epoch, else the last epoch.
+    the best weights and saw an epoch, else the last epoch; 0 when the
+    weights kept are those training started from.
     """
     for _, callback in net.callbacks_:
         if (isinstance(callback, BestEpochEarlyStopping) and callback.load_best

@@ -216,6 +216,68 @@ class DenseAutoencoder(SequentialAutoencoder):
         return list(zip(dense_blocks(self.encoder), dense_blocks(self.decoder)[::-1]))
 
 
+class LinearPathAutoencoder(DenseAutoencoder):
+    """A linear autoencoder with a non-linear correction beside it.
+
+    ``encode(x) = x A + a + f(x)`` and ``decode(z) = z B + b + g(z)``, where
+    ``f`` and ``g`` are the encoder and decoder of a
+    :class:`DenseAutoencoder` (identity code and output activations). The
+    last layers of ``f`` and ``g`` start at zero and :meth:`start_at` sets
+    the linear path to a PCA solution, so training starts from PCA's
+    reconstruction and the hidden layers learn what a linear map misses.
+
+    Parameters
+    ----------
+    n_features, n_components : int
+        Widths of the input and of the code.
+    **hidden
+        The non-linear part's ``hidden_layer_sizes``, ``activation``,
+        ``dropout`` and ``batch_norm``, as for :class:`DenseAutoencoder`
+        (not ``tied_weights``: a tied layer started at zero would zero its
+        mirror, and no gradient would reach either).
+    """
+
+    decoder_parts = ("decoder", "linear_decoder")
+    # Its start is PCA's solution, a model worth keeping (early stopping
+    # compares it with the trained epochs).
+    starts_as_pca = True
+
+    def __init__(self, n_features, n_components, **hidden):
+        super().__init__(n_features, n_components, code_activation="identity",
+                         output_activation="identity", **hidden)
+        self.linear_encoder = nn.Linear(n_features, n_components)
+        self.linear_decoder = nn.Linear(n_components, n_features)
+
+    def encode(self, x):
+        return self.linear_encoder(x) + self.encoder(x)
+
+    def decode(self, z):
+        return self.linear_decoder(z) + self.decoder(z)
+
+    def start_at(self, mean, components):
+        """Start at the linear autoencoder of ``components``, with no correction.
+
+        Parameters
+        ----------
+        mean : array-like of shape (n_features,)
+            The mean of the (scaled) training rows.
+        components : array-like of shape (n_components, n_features)
+            Orthonormal principal axes of the training rows, strongest first.
+        """
+        device = self.linear_encoder.weight.device
+        mean, components = (torch.as_tensor(v, dtype=torch.float32, device=device)
+                            for v in (mean, components))
+        with torch.no_grad():
+            self.linear_encoder.weight.copy_(components)
+            self.linear_encoder.bias.copy_(-components @ mean)
+            self.linear_decoder.weight.copy_(components.T)
+            self.linear_decoder.bias.copy_(mean)
+            for stack in (self.encoder, self.decoder):
+                last = [layer for layer in stack if _starts_block(layer)][-1]
+                last.weight.zero_()
+                last.bias.zero_()
+
+
 # Bound of the encoder's log-variance. A soft clamp keeps exp(log_var) between
 # about 4.5e-5 and 2.2e4 while leaving a gradient everywhere, so the KL term
 # cannot overflow on badly scaled input and the head can still learn.

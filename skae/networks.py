@@ -27,11 +27,15 @@ from ._networks import (
     ACTIVATIONS,
     ConvAutoencoder,
     DenseAutoencoder,
+    LinearPathAutoencoder,
     LSTMAutoencoder,
     VariationalAutoencoder,
 )
 
 __all__ = ["BaseNetwork", "ConvNetwork", "DenseNetwork", "LSTMNetwork"]
+
+# hidden_layer_sizes='auto': one layer as wide as the input, within these bounds.
+_AUTO_MIN_WIDTH, _AUTO_MAX_WIDTH = 64, 256
 
 
 def _positive_ints(value, name):
@@ -164,12 +168,13 @@ class DenseNetwork(BaseNetwork):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or tuple of int, default=(64,)
+    hidden_layer_sizes : 'auto', int or tuple of int, default='auto'
         Widths of the encoder's hidden layers, from the input towards the
         code; the decoder mirrors them. An int is one hidden layer. ``()``
         gives a single-layer encoder and decoder; with
         ``activation='identity'`` that is a linear autoencoder, which spans
-        the same subspace as PCA.
+        the same subspace as PCA. ``'auto'`` is one hidden layer as wide as
+        the input, but at least 64 and at most 256 units.
     activation : {'relu', 'leaky_relu', 'elu', 'selu', 'gelu', 'tanh', \
 'sigmoid', 'identity'}, default='elu'
         Activation of the hidden layers. Rectifier-type activations get He
@@ -186,6 +191,18 @@ class DenseNetwork(BaseNetwork):
         transpose of that layer's weight matrix, with a bias of its own. This
         roughly halves the number of trainable parameters. In a variational
         autoencoder the decoder's first layer is tied to the mean head.
+    linear_path : 'auto' or bool, default='auto'
+        Add a linear encoder and decoder beside the hidden layers, whose
+        outputs add to theirs, and start the linear path at the PCA solution
+        of the scaled training data with the hidden layers' contribution at
+        zero: training starts from PCA's reconstruction and learns the
+        non-linear rest. With early stopping on held-out rows (which also
+        compares the PCA start), a fit cannot end worse than PCA on those
+        rows. ``'auto'`` adds it where it applies: to the single network of
+        :class:`~skae.AutoencoderTransformer` with hidden layers, untied
+        weights and identity code and output activations. ``True`` raises
+        where it does not apply (tied weights, other activations, the
+        variational network and the detector's ensemble).
 
     See Also
     --------
@@ -201,47 +218,70 @@ class DenseNetwork(BaseNetwork):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [StrOptions({"auto"}), "array-like",
+                               Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
         "tied_weights": ["boolean"],
+        "linear_path": ["boolean", StrOptions({"auto"})],
     }
 
     supports_pretraining = True
 
-    def __init__(self, hidden_layer_sizes=(64,), activation="elu", dropout=0.0,
-                 batch_norm=False, tied_weights=False):
+    def __init__(self, hidden_layer_sizes="auto", activation="elu", dropout=0.0,
+                 batch_norm=False, tied_weights=False, linear_path="auto"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.tied_weights = tied_weights
+        self.linear_path = linear_path
 
     @property
     def needs_two_rows(self):
         return self.batch_norm
 
-    def _hidden(self):
+    def _hidden(self, n_features):
+        if isinstance(self.hidden_layer_sizes, str):  # 'auto'
+            sizes = (min(_AUTO_MAX_WIDTH, max(_AUTO_MIN_WIDTH, n_features)),)
+        else:
+            sizes = _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
         return {
-            "hidden_layer_sizes": _positive_ints(self.hidden_layer_sizes,
-                                                 "hidden_layer_sizes"),
+            "hidden_layer_sizes": sizes,
             "activation": self.activation,
             "dropout": self.dropout,
             "batch_norm": self.batch_norm,
             "tied_weights": self.tied_weights,
         }
 
+    def _no_linear_path(self, where):
+        """Check that ``linear_path`` is not asked for ``where``, which has none."""
+        if self.linear_path is True:
+            raise ValueError(f"linear_path=True does not apply to {where}; use "
+                             "linear_path='auto' or False.")
+
     def build(self, n_features, n_components, *, code_activation, output_activation):
+        hidden = self._validated()._hidden(n_features)
+        applies = (hidden["hidden_layer_sizes"] and not hidden["tied_weights"]
+                   and n_components <= n_features
+                   and code_activation == output_activation == "identity")
+        if self.linear_path is True and not applies:
+            self._no_linear_path("a network with tied weights, no hidden layers, a code "
+                                 "wider than the input, or a code or output activation "
+                                 "other than 'identity'")
+        if self.linear_path and applies:
+            hidden.pop("tied_weights")
+            return LinearPathAutoencoder(n_features, n_components, **hidden)
         return DenseAutoencoder(n_features, n_components, code_activation=code_activation,
-                                output_activation=output_activation,
-                                **self._validated()._hidden())
+                                output_activation=output_activation, **hidden)
 
     def build_ensemble(self, n_features, members, *, code_activation, output_activation):
         """Stacked members (:class:`~skae._ensembles.DenseEnsemble`): member ``m``
         has the code width ``members[m][0]`` and hidden layers
         ``members[m][1]`` times as wide as ``hidden_layer_sizes`` (at least 1)."""
-        hidden = self._validated()._hidden()
+        self._validated()._no_linear_path("the ensemble of AutoencoderOutlierDetector")
+        hidden = self._hidden(n_features)
         sizes = hidden.pop("hidden_layer_sizes")
         member_sizes = [(*(max(1, round(width * factor)) for width in sizes), n_components)
                         for n_components, factor in members]
@@ -249,9 +289,10 @@ class DenseNetwork(BaseNetwork):
                              output_activation=output_activation, **hidden)
 
     def build_variational(self, n_features, n_components, *, output_activation):
+        self._validated()._no_linear_path("the variational autoencoder")
         return VariationalAutoencoder(n_features, n_components,
                                       output_activation=output_activation,
-                                      **self._validated()._hidden())
+                                      **self._hidden(n_features))
 
 
 class ConvNetwork(BaseNetwork):

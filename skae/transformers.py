@@ -91,11 +91,12 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         batch_size=128,
         max_steps=4000,
         pretrain_epochs=0,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=50,
+        n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         compile=False,
         callbacks=None,
         random_state=None,
@@ -123,6 +124,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.n_jobs = n_jobs
         self.compile = compile
         self.callbacks = callbacks
         self.random_state = random_state
@@ -416,11 +418,12 @@ class VAETransformer(AutoencoderTransformer):
         weight_decay=0.0,
         batch_size=128,
         max_steps=4000,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
-        n_iter_no_change=50,
+        n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         compile=False,
         callbacks=None,
         random_state=None,
@@ -445,6 +448,7 @@ class VAETransformer(AutoencoderTransformer):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.n_jobs = n_jobs
         self.compile = compile
         self.callbacks = callbacks
         self.random_state = random_state
