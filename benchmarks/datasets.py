@@ -9,6 +9,7 @@ from a data directory laid out as ``shared/data`` of the skae repository:
     ecg5000/ecg.csv
     odds/{cardio,thyroid,satellite,internetads}.npz
     adbench/<name>.npz for the 28 names of ADBENCH_TABLES (e.g. 11_donors.npz)
+    embeddings/<name>.npz for the 12 names of EMBEDDING_TABLES
 
 The directory is the ``data_dir`` argument, else the ``SKAE_DATA_DIR``
 environment variable, else ``../shared/data`` beside the repository when it
@@ -31,6 +32,12 @@ ADBENCH_TABLES = (
     "27_PageBlocks", "29_Pima", "31_satimage-2", "33_skin", "34_smtp", "35_SpamBase",
     "37_Stamps", "39_vertebral", "40_vowels", "41_Waveform", "42_WBC", "43_WDBC", "44_Wilt",
     "45_wine", "46_WPBC", "47_yeast",
+)
+#: ResNet-18 feature tables of ``embeddings/`` (512 columns; ADBench's CV sets).
+EMBEDDING_TABLES = (
+    "CIFAR10_6", "SVHN_9", "MVTec-AD_carpet", "MVTec-AD_grid", "MVTec-AD_leather",
+    "MVTec-AD_metal_nut", "MVTec-AD_pill", "MVTec-AD_tile", "MVTec-AD_toothbrush",
+    "MVTec-AD_transistor", "MVTec-AD_wood", "MVTec-AD_zipper",
 )
 #: OpenML names of the image sets; their first 60,000 rows are the training split.
 OPENML_IMAGES = {"mnist": "mnist_784", "fashion-mnist": "Fashion-MNIST"}
@@ -123,6 +130,22 @@ def load_odds(name, data_dir=None):
     y : ndarray of shape (n_samples,), int64
     """
     return _load_table(data_dir, "odds", name)
+
+
+def load_embeddings(name, data_dir=None):
+    """One ResNet-18 embedding table of ``embeddings/``; ``y`` is 1 for outliers.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`EMBEDDING_TABLES`, the file name without ``.npz``.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 512), float32
+    y : ndarray of shape (n_samples,), int64
+    """
+    return _load_table(data_dir, "embeddings", name)
 
 
 def load_adbench(name, data_dir=None):

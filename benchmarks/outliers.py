@@ -7,6 +7,8 @@ tables instead):
   internetads);
 - ``adbench``: the 28 ADBench "Classical" tables of ``adbench/`` (80 to
   619,326 rows, 3 to 62 features, 0.03 % to 40 % outliers);
+- ``embeddings``: the 12 ResNet-18 feature tables of ``embeddings/``
+  (CIFAR-10, SVHN and ten MVTec-AD categories; 512 columns);
 - ``extra``: ECG5000 (label 0 = abnormal beat is the outlier) and MNIST
   "digit 5 is normal, the other digits are anomalies". MNIST is subsampled:
   2,700 fives and 300 other digits (10 % contamination), drawn once with
@@ -81,14 +83,17 @@ from ._output import add_out_argument
 from ._timing import timed_fit_score
 from .datasets import (
     ADBENCH_TABLES,
+    EMBEDDING_TABLES,
     ODDS_TABLES,
     load_adbench,
+    load_embeddings,
     load_ecg5000,
     load_idx_images,
     load_odds,
 )
 
-SUITES = {"odds": ODDS_TABLES, "adbench": ADBENCH_TABLES, "extra": ("ecg5000", "mnist5")}
+SUITES = {"odds": ODDS_TABLES, "adbench": ADBENCH_TABLES, "embeddings": EMBEDDING_TABLES,
+          "extra": ("ecg5000", "mnist5")}
 DATASETS = tuple(name for tables in SUITES.values() for name in tables)
 METHODS = ("skae", "iforest", "pca", "pyod_ae", "pyod_knn")
 PYOD_METHODS = ("pyod_ae", "pyod_knn")
@@ -104,6 +109,8 @@ def load_dataset(name, data_dir=None):
         return load_odds(name, data_dir)
     if name in ADBENCH_TABLES:
         return load_adbench(name, data_dir)
+    if name in EMBEDDING_TABLES:
+        return load_embeddings(name, data_dir)
     if name == "ecg5000":
         X, y_normal = load_ecg5000(data_dir)
         return X, 1 - y_normal
@@ -188,12 +195,15 @@ def make_method(name, seed, params=None):
 
 def evaluate(name, X_train, X_eval, y_eval, seed, params=None):
     """Fit one method on ``X_train``; ROC-AUC, AP and seconds on ``X_eval``."""
-    scores, seconds, n_warnings = timed_fit_score(make_method(name, seed, params),
-                                                  X_train, X_eval)
+    model = make_method(name, seed, params)
+    scores, seconds, n_warnings = timed_fit_score(model, X_train, X_eval)
     abnormality = -np.asarray(scores, dtype=np.float64)
-    return {"roc_auc": float(roc_auc_score(y_eval, abnormality)),
-            "average_precision": float(average_precision_score(y_eval, abnormality)),
-            "seconds": seconds, "convergence_warnings": n_warnings}
+    result = {"roc_auc": float(roc_auc_score(y_eval, abnormality)),
+              "average_precision": float(average_precision_score(y_eval, abnormality)),
+              "seconds": seconds, "convergence_warnings": n_warnings}
+    if hasattr(model, "offset_"):  # predict's threshold: the share it flags
+        result["flagged_share"] = float(np.mean(np.asarray(scores) < model.offset_))
+    return result
 
 
 def warm_up(methods, params=None):
@@ -421,6 +431,8 @@ def summarise(results, summary=None):
                      f"{_fmt(c['roc_auc'])} | {_fmt(c['average_precision'])} | "
                      f"{_fmt(c['seconds'], 1)} |")
     lines.append("")
+    lines += _group_means(per_table, methods)
+    lines += _flagged_shares(results)
     comparisons = summary["comparisons"]
     names = {"iforest": "IsolationForest", "pyod_ae": "PyOD AutoEncoder"}
     for other, name in names.items():
@@ -445,6 +457,44 @@ def summarise(results, summary=None):
                      "still moving): " + ", ".join(f"{m} on {d} ({n})" for d, m, n in warned))
     lines += [f"- Note: {note}" for note in results["notes"]]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _group_means(per_table, methods):
+    """Markdown lines: per group of tables, each method's mean ROC-AUC and AP."""
+    lines = ["### Means per group of tables", "",
+             "| group | tables | " + " | ".join(f"{m} ROC-AUC | {m} AP" for m in methods) + " |",
+             "| --- | ---: |" + " ---: | ---: |" * len(methods)]
+    for group, names in SUITES.items():
+        cells = [per_table[name] for name in names if name in per_table]
+        if not cells:
+            continue
+        row = []
+        for method in methods:
+            ran = [c[method] for c in cells if "roc_auc" in c.get(method, {})]
+            row += ([_fmt(np.mean([r["roc_auc"] for r in ran])),
+                     _fmt(np.mean([r["average_precision"] for r in ran]))]
+                    if len(ran) == len(cells) else [SKIPPED, SKIPPED])
+        lines.append(f"| {group} | {len(cells)} | " + " | ".join(row) + " |")
+    return [*lines, ""]
+
+
+def _flagged_shares(results):
+    """Markdown lines: the share of the evaluated rows ``predict`` flags, against the truth."""
+    runs = [r for r in results["runs"] if "flagged_share" in r]
+    if not runs:
+        return []
+    tables = results["tables"]
+    truth = {d: t["n_outliers"] / t["n_rows"] for d, t in tables.items()}
+    lines = ["### Share of rows flagged by predict at the default threshold", "",
+             "Mean over tables (and seeds) of the share of the evaluated rows predicted -1, "
+             f"against the mean true share of outliers ({100 * np.mean(list(truth.values())):.1f} %).",
+             "", "| method | flagged | flagged - true share (mean) |", "| --- | ---: | ---: |"]
+    for method in sorted({r["method"] for r in runs}):
+        mine = [r for r in runs if r["method"] == method]
+        flagged = np.mean([r["flagged_share"] for r in mine])
+        gap = np.mean([r["flagged_share"] - truth[r["dataset"]] for r in mine])
+        lines.append(f"| {method} | {100 * flagged:.1f} % | {100 * gap:+.1f} points |")
+    return [*lines, ""]
 
 
 def parse_args(argv):

