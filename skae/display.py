@@ -4,10 +4,13 @@ Each display holds the data it draws, and ``plot(ax=None)`` draws it on
 ``ax`` (a new figure by default), storing the matplotlib artists in
 attributes ending in ``_`` (``ax_``, ``figure_``, ``line_``, ...).
 ``from_estimator`` reads the data from a fitted estimator and plots it, as
-:class:`sklearn.metrics.RocCurveDisplay` does.
+:class:`sklearn.metrics.RocCurveDisplay` does; ``from_scores`` and
+``from_predictions`` plot data computed elsewhere, as its
+``from_predictions`` does. A figure a display makes itself uses
+constrained layout, so that no label is clipped.
 
 matplotlib is an optional dependency, imported only when something is
-drawn: ``pip install skae[plot]``.
+drawn: the ``plot`` extra (``pip install skae[plot]``).
 """
 
 import textwrap

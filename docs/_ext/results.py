@@ -15,8 +15,9 @@ results file, ``benchmarks/results/<path>.json`` without ``.json``
 (``quick/results`` for ``benchmarks/results/quick/results.json``), then
 walks into it one ``/``-separated step at a time: a key of a mapping, the
 index of a list item, or ``field=value`` (several joined by ``,``), the
-one list item whose fields have those values. The format is a :meth:`str.format` template; ``{:.3g}`` by
-default.
+one list item whose fields have those values. The format, after a space, is
+a :meth:`str.format` template that starts with ``{``; ``{:.3g}`` by default.
+Keys may hold spaces.
 """
 
 import argparse
@@ -43,7 +44,8 @@ def _load(path):
 
 def _split(reference):
     """``(results file, steps inside it, format)`` of a reference."""
-    path, _, template = reference.strip().partition(" ")
+    path, brace, template = reference.strip().partition(" {")
+    template = brace.strip() + template
     parts = path.split("/")
     for end in range(len(parts), 0, -1):
         candidate = RESULTS.joinpath(*parts[:end]).with_suffix(".json")
