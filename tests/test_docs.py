@@ -119,8 +119,11 @@ def test_the_figure_check_names_the_key_that_disagrees():
     assert _FIGURE.findall(_prose("ratio 1.23x, `1.5`, 3x, Python 3.10")) == ["1.23x", "3x"]
     with pytest.raises(results.ResultError, match="no 'nothing'"):
         results.value("overhead/0/nothing")
-    with pytest.raises(results.ResultError, match="2 items"):
+    with pytest.raises(results.ResultError, match="names 2 items; end it with one of mean"):
         results.value("overhead/epochs=50/ratio")
+    assert results.value("overhead/epochs=50/ratio/max") == results.value(
+        "overhead/batch_size=128/ratio")
+    assert results.value("overhead/0/ratio/*1000") == 1000 * results.value("overhead/0/ratio")
 
 
 def _references():

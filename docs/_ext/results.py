@@ -15,7 +15,11 @@ results file, ``benchmarks/results/<path>.json`` without ``.json``
 (``quick/results`` for ``benchmarks/results/quick/results.json``), then
 walks into it one ``/``-separated step at a time: a key of a mapping, the
 index of a list item, or ``field=value`` (several joined by ``,``), the
-one list item whose fields have those values. The format, after a space, is
+one list item whose fields have those values. Where several items have them,
+the reference goes on into each and ends with ``mean``, ``std`` (of the
+population, as :func:`numpy.std`), ``min`` or ``max`` of them. A last step
+``*N`` multiplies the number by N (``seconds/*1000`` for milliseconds). The
+format, after a space, is
 a :meth:`str.format` template that starts with ``{``; ``{:.3g}`` by default.
 Keys may hold spaces.
 """
@@ -23,6 +27,7 @@ Keys may hold spaces.
 import argparse
 import json
 import re
+import statistics
 import sys
 from functools import cache
 from pathlib import Path
@@ -35,6 +40,14 @@ MARKDOWN_FIGURE = re.compile(r"(?P<shown>[-+]?[\d.,]*\d[\d.,%x]*)<!-- result (?P
 
 class ResultError(LookupError):
     """A reference that names no number of the committed results."""
+
+
+class _Many(list):
+    """The list items that a ``field=value`` step selected, when there are several."""
+
+
+# Steps that reduce several selected numbers to one (std: the population's, as numpy's).
+_AGGREGATES = {"mean": statistics.fmean, "std": statistics.pstdev, "min": min, "max": max}
 
 
 @cache
@@ -55,17 +68,27 @@ def _split(reference):
 
 
 def _step(node, step, reference):
+    if step.startswith("*") and isinstance(node, (int, float)):
+        return node * float(step[1:])  # a change of unit: seconds/*1000 for milliseconds
+    if isinstance(node, _Many):
+        if step in _AGGREGATES:
+            return _AGGREGATES[step](node)
+        return _Many(_step(item, step, reference) for item in node)
     if isinstance(node, dict) and step in node:
         return node[step]
     if isinstance(node, list):
         if step.lstrip("-").isdigit() and -len(node) <= int(step) < len(node):
             return node[int(step)]
-        conditions = [condition.partition("=")[::2] for condition in step.split(",")]
+        # A comma starts a new condition only where a field= follows it.
+        conditions = [condition.partition("=")[::2]
+                      for condition in re.split(r",(?=[\w ]+=)", step)]
         matches = [item for item in node if isinstance(item, dict)
                    and all(str(item.get(field)) == value for field, value in conditions)]
         if len(matches) == 1:
             return matches[0]
-        raise ResultError(f"{reference!r}: {len(matches)} items of the list match {step!r}")
+        if matches:
+            return _Many(matches)
+        raise ResultError(f"{reference!r}: no item of the list matches {step!r}")
     raise ResultError(f"{reference!r}: no {step!r} in the results")
 
 
@@ -75,6 +98,9 @@ def value(reference):
     node = _load(path)
     for step in steps:
         node = _step(node, step, reference)
+    if isinstance(node, _Many):
+        raise ResultError(f"{reference!r} names {len(node)} items; end it with one of "
+                          f"{', '.join(_AGGREGATES)}")
     if isinstance(node, bool) or not isinstance(node, (int, float)):
         raise ResultError(f"{reference!r} names a {type(node).__name__}, not a number")
     return node
