@@ -112,7 +112,7 @@ numpydoc_xref_ignore = {"of", "or", "and", "shape", "default", "optional", "inst
                         "if", "is", "not", "none", "all", "Torch", "dtype", "value",
                         "length", "by", "{", "}", "network", "objects", "skorch",
                         "callbacks", "Ignored", "n_features_new", "n_bins", "fitted",
-                        "n_rows", "n_columns"}
+                        "n_rows", "n_columns", "error", "reconstruction", "feature"}
 
 # -- Links into other projects' documentation, from committed inventories ------
 _INV = "_inventories/{}.inv"
