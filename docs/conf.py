@@ -23,6 +23,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the package and the benchmarks, from this checkout
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))  # this site's own extensions
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # examples draw off-screen
 from sklearn.exceptions import ConvergenceWarning
@@ -49,7 +50,12 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "sphinx_copybutton",
     "sphinx_design",
+    "myst_parser",  # CHANGELOG.md and CONTRIBUTING.md, included unchanged
+    "results",  # the :result: role: figures read from benchmarks/results/*.json
 ]
+# Pages are reST; Markdown files are only ever included.
+source_suffix = {".rst": "restructuredtext"}
+myst_heading_anchors = 3
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_inventories", "auto_examples/*.ipynb",
@@ -106,7 +112,7 @@ numpydoc_xref_ignore = {"of", "or", "and", "shape", "default", "optional", "inst
                         "if", "is", "not", "none", "all", "Torch", "dtype", "value",
                         "length", "by", "{", "}", "network", "objects", "skorch",
                         "callbacks", "Ignored", "n_features_new", "n_bins", "fitted",
-                        "n_rows", "n_columns"}
+                        "n_rows", "n_columns", "error", "reconstruction", "feature"}
 
 # -- Links into other projects' documentation, from committed inventories ------
 _INV = "_inventories/{}.inv"
@@ -140,6 +146,9 @@ sphinx_gallery_conf = {
     "expected_failing_examples": [],
     "show_memory": False,
     "min_reported_time": 1,
+    # The execution-time pages load their table styles from a CDN; the site
+    # loads nothing from the network, so they are not written.
+    "write_computation_times": False,
 }
 # A warning printed by an example (a ConvergenceWarning, say) would pass
 # unnoticed in the gallery; make it fail the build instead: every warning
@@ -154,6 +163,8 @@ html_title = f"skae {release}"
 html_static_path = ["_static"]
 html_css_files = ["skae.css"]
 html_theme_options = {
+    "icon_links": [{"name": "Source on GitHub", "url": "https://github.com/skae-dev/skae",
+                    "icon": "fa-brands fa-github"}],
     # No version switcher: there is no hosted site of several versions to switch to.
     "navbar_end": ["navbar-icon-links", "theme-switcher"],
     "show_toc_level": 2,

@@ -3,9 +3,9 @@
 Loss curves, score histograms and feature errors
 ================================================
 
-skae's three Display objects, as scikit-learn's ``RocCurveDisplay``: each is
-built with ``from_estimator`` and draws on a new figure or on the ``ax`` you
-pass.
+skae's three Display objects work as scikit-learn's ``RocCurveDisplay``:
+each is built with ``from_estimator`` (or from scores or reconstructions you
+already have) and draws on a new figure or on the ``ax`` you pass.
 
 * :class:`~skae.LossCurveDisplay`: the training (and validation) loss per
   epoch, the y axis saying what the loss is.
@@ -45,6 +45,7 @@ fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
 LossCurveDisplay.from_estimator(transformer, ax=left)
 LossCurveDisplay.from_estimator(vae, ax=right)
 left.set_yscale("log")
+plt.show()
 
 # %%
 # Scores, threshold and classes
@@ -54,9 +55,9 @@ left.set_yscale("log")
 # training. On the test part, the histogram shows the benign (``y=+1``) and
 # malignant (``y=-1``) rows apart and where the threshold cuts.
 #
-# One fit's false-alarm rate scatters around the target: with the 134
-# calibration rows here by about 2 points, and the 90 benign test rows add
-# about 2 more. The target is met on average over fits, as the last section
+# One fit's false-alarm rate scatters around the rate asked for: with the
+# 134 calibration rows by about 2 points, and the 90 benign test rows add
+# about 2 more. The rate holds on average over fits, as the last section
 # shows.
 labels = np.where(y == 1, 1, -1)  # benign: inlier (+1); malignant: outlier (-1)
 X_train, X_test, y_train, y_test = train_test_split(X, labels, random_state=0)
@@ -66,7 +67,9 @@ detector = AutoencoderOutlierDetector(false_alarm_rate=0.05, calibration_fractio
 detector.fit(X_train[y_train == 1])
 display = ScoreHistogramDisplay.from_estimator(detector, X_test, y_test)
 false_alarms = np.mean(detector.predict(X_test[y_test == 1]) == -1)
-display.ax_.set_title(f"benign test rows flagged: {false_alarms:.1%} (target 5 %)")
+display.ax_.set_title(f"Benign test rows flagged: {false_alarms:.1%} "
+                      "(false-alarm rate asked for: 5 %)")
+plt.show()
 
 # %%
 # Which features made a row abnormal
@@ -74,7 +77,9 @@ display.ax_.set_title(f"benign test rows flagged: {false_alarms:.1%} (target 5 %
 # The ten features that the ensemble reconstructs worst in the most abnormal
 # test row.
 worst = np.argmin(detector.score_samples(X_test))
-FeatureErrorDisplay.from_estimator(detector, X_test.iloc[[worst]], max_features=10)
+errors = FeatureErrorDisplay.from_estimator(detector, X_test.iloc[[worst]], max_features=10,
+                                            name="The most abnormal test row")
+plt.show()
 
 # %%
 # The false-alarm rate over many splits
@@ -101,9 +106,10 @@ for seed in range(20):
 
 fig, ax = plt.subplots(figsize=(6, 2.5), layout="constrained")
 ax.plot(rates, np.zeros_like(rates), "o", alpha=0.5, label="one split")
-ax.axvline(0.05, color="black", linestyle="--", label="target 5 %")
+ax.axvline(0.05, color="black", linestyle="--", label="rate asked for: 5 %")
 ax.axvline(np.mean(rates), color="C1", label=f"mean {np.mean(rates):.1%}")
 ax.set_yticks([])
 ax.set_xlabel("share of benign test rows flagged")
+ax.set_title("False alarms of 20 fits on random splits")
 ax.legend()
 plt.show()

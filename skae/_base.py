@@ -28,6 +28,7 @@ from skorch.utils import noop
 
 from ._data import ArrayDataset, BatchIterator
 from ._device import cpu_threads, draw_seed, resolve_device
+from ._doc_link import DocLinkMixin
 from ._net import (
     LBFGS,
     AutoencoderNet,
@@ -201,7 +202,7 @@ RECONSTRUCTION_PARAMETER_CONSTRAINTS = {
 }
 
 
-class _BaseAutoencoder(BaseEstimator):
+class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
     """Validation, scaling, seeding, device and the skorch fit of every estimator.
 
     The public subclasses write out their ``__init__`` and say what they

@@ -4,18 +4,30 @@ Each display holds the data it draws, and ``plot(ax=None)`` draws it on
 ``ax`` (a new figure by default), storing the matplotlib artists in
 attributes ending in ``_`` (``ax_``, ``figure_``, ``line_``, ...).
 ``from_estimator`` reads the data from a fitted estimator and plots it, as
-:class:`sklearn.metrics.RocCurveDisplay` does.
+:class:`sklearn.metrics.RocCurveDisplay` does; ``from_scores`` and
+``from_predictions`` plot data computed elsewhere, as its
+``from_predictions`` does. A figure a display makes itself uses
+constrained layout, so that no label is clipped.
 
 matplotlib is an optional dependency, imported only when something is
-drawn: ``pip install skae[plot]``.
+drawn: the ``plot`` extra (``pip install skae[plot]``).
 """
 
+import textwrap
+from numbers import Integral
+
 import numpy as np
+from sklearn.base import is_outlier_detector
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseAutoencoder
 from ._objectives import ELBO
+
+# FeatureErrorDisplay draws at most this many features unless told otherwise.
+DEFAULT_MAX_FEATURES = 20
+# Legend entries are wrapped at this width, so the legend fits in the axes.
+_LEGEND_WIDTH = 40
 
 _LOSS_NAMES = {"mse": "squared error", "mae": "absolute error", "huber": "Huber error",
                "bce": "binary cross-entropy"}
@@ -30,12 +42,40 @@ def _pyplot():
     return plt
 
 
-def _axes(ax):
-    """``ax``, or the axes of a new figure."""
+def _axes(ax, height=None):
+    """``ax``, or the axes of a new figure with a layout engine (``height`` in inches).
+
+    Constrained layout makes room for every label, so none is clipped.
+    """
     plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots()
+        width, default_height = plt.rcParams["figure.figsize"]
+        _, ax = plt.subplots(figsize=(width, height or default_height), layout="constrained")
     return ax
+
+
+def _legend(ax, **kwargs):
+    """A legend inside ``ax``, its entries wrapped so that it covers no axis label."""
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, [textwrap.fill(label, _LEGEND_WIDTH) for label in labels],
+              fontsize="small", **kwargs)
+
+
+def _unsupported(display, needs, estimator, instead):
+    """The TypeError of every ``from_estimator`` given an estimator it cannot read."""
+    return TypeError(
+        f"{display}.from_estimator needs {needs}; got {type(estimator).__name__}. "
+        f"{instead}"
+    )
+
+
+def _check_max_features(max_features):
+    """``max_features``, checked: None or a positive int."""
+    if max_features is not None and (isinstance(max_features, bool)
+                                     or not isinstance(max_features, Integral)
+                                     or max_features < 1):
+        raise ValueError(f"max_features must be None or a positive int, got {max_features!r}.")
+    return max_features
 
 
 def _loss_name(estimator):
@@ -163,11 +203,9 @@ class LossCurveDisplay:
             The display, drawn.
         """
         if not isinstance(estimator, _BaseAutoencoder):
-            raise TypeError(
-                "LossCurveDisplay.from_estimator reads a fitted skae estimator's "
-                f"loss_curve_; got {type(estimator).__name__}. Build "
-                "LossCurveDisplay(loss_curve, loss_name=...) to plot any other curve."
-            )
+            raise _unsupported("LossCurveDisplay", "a skae estimator, with loss_curve_",
+                               estimator, "Build LossCurveDisplay(loss_curve, loss_name=...)"
+                               " to plot any other curve.")
         check_is_fitted(estimator)
         validation = getattr(estimator, "validation_scores_", None)
         display = cls(
@@ -222,7 +260,8 @@ class LossCurveDisplay:
                 color=self.line_.get_color(), label=prefix + "validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(self.loss_name)
-        ax.legend()
+        # Losses fall from the left: the upper right corner is the one left empty.
+        _legend(ax, loc="upper right")
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
@@ -355,20 +394,64 @@ class ScoreHistogramDisplay:
         if response_method not in ("score_samples", "decision_function"):
             raise ValueError("response_method must be 'score_samples' or "
                              f"'decision_function', got {response_method!r}.")
+        if not (is_outlier_detector(estimator) and hasattr(estimator, response_method)):
+            raise _unsupported("ScoreHistogramDisplay", f"an outlier detector with "
+                               f"{response_method} and offset_", estimator,
+                               "Use ScoreHistogramDisplay.from_scores(scores, threshold) "
+                               "to plot other scores.")
         check_is_fitted(estimator)
         if not hasattr(estimator, "offset_"):
-            raise TypeError(
-                "ScoreHistogramDisplay.from_estimator needs a fitted outlier detector "
-                f"with a threshold offset_; {type(estimator).__name__} has none. Build "
-                "ScoreHistogramDisplay(scores, threshold) to plot other scores."
-            )
+            raise _unsupported("ScoreHistogramDisplay", "a threshold offset_", estimator,
+                               "Use ScoreHistogramDisplay.from_scores(scores, threshold) "
+                               "to plot its scores.")
         scores = getattr(estimator, response_method)(X)
         threshold = estimator.offset_ if response_method == "score_samples" else 0.0
+        return cls.from_scores(
+            scores, float(threshold), y=y, bins=bins, ax=ax,
+            score_name=f"{response_method} (lower is more abnormal)",
+            name=type(estimator).__name__ if name is None else name)
+
+    @classmethod
+    def from_scores(cls, scores, threshold, *, y=None, score_name="score", bins=30, ax=None,
+                    name=None):
+        """Plot given outlier scores and a threshold.
+
+        For scores computed elsewhere (a saved run, another library, an ONNX
+        model), as :meth:`sklearn.metrics.RocCurveDisplay.from_predictions`
+        takes predictions.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples,)
+            The scores; lower is more abnormal.
+
+        threshold : float
+            Where the detector cuts: rows scoring below it are outliers.
+
+        y : array-like of shape (n_samples,), default=None
+            +1 for inliers and -1 for outliers, the labels of ``predict``.
+
+        score_name : str, default="score"
+            What the scores are: the label of the x axis.
+
+        bins : int or str, default=30
+            Bins, as :func:`numpy.histogram_bin_edges` takes them.
+
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure by default.
+
+        name : str, default=None
+            Title.
+
+        Returns
+        -------
+        display : ScoreHistogramDisplay
+            The display, drawn.
+        """
+        scores = column_or_1d(scores)
         if y is not None:
             y = _outlier_labels(y, len(scores))
-        display = cls(scores, float(threshold), y=y,
-                      score_name=f"{response_method} (lower is more abnormal)",
-                      name=type(estimator).__name__ if name is None else name)
+        display = cls(scores, float(threshold), y=y, score_name=score_name, name=name)
         return display.plot(ax=ax, bins=bins)
 
     def plot(self, ax=None, *, bins=30, name=None):
@@ -410,7 +493,7 @@ class ScoreHistogramDisplay:
         name = self.name if name is None else name
         if name:
             ax.set_title(name)
-        ax.legend()
+        _legend(ax)
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
@@ -418,8 +501,9 @@ class ScoreHistogramDisplay:
 class FeatureErrorDisplay:
     """Bar chart of the reconstruction error of each feature of one row.
 
-    Build it with :meth:`from_estimator`. The longest bars are the features
-    that made the row abnormal; they are drawn largest first, from the top.
+    Build it with :meth:`from_estimator` or :meth:`from_predictions`. The
+    longest bars are the features that made the row abnormal; they are drawn
+    largest first, from the top, at most ``max_features`` of them.
 
     Parameters
     ----------
@@ -428,6 +512,9 @@ class FeatureErrorDisplay:
 
     feature_names : array-like of str of shape (n_features,)
         Their names.
+
+    error_name : str, default="reconstruction error of the feature"
+        What the errors are: the label of the x axis.
 
     name : str, default=None
         Name of the estimator, for the title.
@@ -462,13 +549,16 @@ class FeatureErrorDisplay:
     3
     """
 
-    def __init__(self, errors, feature_names, *, name=None):
+    def __init__(self, errors, feature_names, *,
+                 error_name="reconstruction error of the feature", name=None):
         self.errors = errors
         self.feature_names = feature_names
+        self.error_name = error_name
         self.name = name
 
     @classmethod
-    def from_estimator(cls, estimator, X, *, max_features=None, ax=None, name=None):
+    def from_estimator(cls, estimator, X, *, max_features=DEFAULT_MAX_FEATURES, ax=None,
+                       name=None):
         """Plot the per-feature errors of one row by a fitted estimator.
 
         Parameters
@@ -481,12 +571,13 @@ class FeatureErrorDisplay:
             The row, as a 2-D array or frame of one row (``X[[i]]``,
             ``X.iloc[[i]]``).
 
-        max_features : int, default=None
+        max_features : int or None, default=20
             Draw only this many features, those with the largest errors;
-            all by default.
+            all of them with None.
 
         ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure by default.
+            Axes to draw on; a new figure, as tall as the bars need, by
+            default.
 
         name : str, default=None
             Title; the estimator's class name by default.
@@ -496,29 +587,89 @@ class FeatureErrorDisplay:
         display : FeatureErrorDisplay
             The display, drawn.
         """
+        if not hasattr(estimator, "feature_errors"):
+            raise _unsupported("FeatureErrorDisplay", "an estimator with feature_errors, "
+                               "such as AutoencoderOutlierDetector", estimator,
+                               "Use FeatureErrorDisplay.from_predictions(X, X_reconstructed) "
+                               "for a row and its reconstruction.")
+        _check_max_features(max_features)
         check_is_fitted(estimator)
         errors = estimator.feature_errors(X)
         if errors.shape[0] != 1:
             raise ValueError(f"X must hold one row, got {errors.shape[0]}: pass X[[i]] or "
                              "X.iloc[[i]] for row i.")
         names = getattr(estimator, "feature_names_in_", None)
-        if names is None:
-            names = [f"x{i}" for i in range(errors.shape[1])]
-        display = cls(errors[0], list(names),
+        display = cls(errors[0], _feature_names(names, errors.shape[1]),
+                      error_name="reconstruction error of the feature (feature_errors)",
                       name=type(estimator).__name__ if name is None else name)
         return display.plot(ax=ax, max_features=max_features)
 
-    def plot(self, ax=None, *, max_features=None, name=None):
+    @classmethod
+    def from_predictions(cls, X, X_reconstructed, *, feature_names=None,
+                         max_features=DEFAULT_MAX_FEATURES, ax=None, name=None):
+        """Plot the squared error of each feature of a row and its reconstruction.
+
+        For reconstructions from any model (``PCA().inverse_transform``,
+        an ONNX model), as :meth:`sklearn.metrics.PredictionErrorDisplay.from_predictions`
+        takes predictions. The error is in the units of ``X``, unlike
+        ``feature_errors``, which measures it in the scaled space the network
+        trained in.
+
+        Parameters
+        ----------
+        X : array-like of shape (1, n_features) or (n_features,)
+            The row.
+
+        X_reconstructed : array-like of the same shape as ``X``
+            Its reconstruction.
+
+        feature_names : array-like of str of shape (n_features,), default=None
+            Names of the features; the columns of a DataFrame ``X``, else
+            ``x0``, ``x1``, ...
+
+        max_features : int or None, default=20
+            Draw only this many features, those with the largest errors;
+            all of them with None.
+
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure by default.
+
+        name : str, default=None
+            Title.
+
+        Returns
+        -------
+        display : FeatureErrorDisplay
+            The display, drawn.
+        """
+        _check_max_features(max_features)
+        if feature_names is None:
+            feature_names = getattr(X, "columns", None)
+        row = np.asarray(X, dtype=float)
+        reconstructed = np.asarray(X_reconstructed, dtype=float)
+        if row.shape != reconstructed.shape:
+            raise ValueError(f"X_reconstructed has shape {reconstructed.shape} but X has "
+                             f"shape {row.shape}.")
+        if row.ndim == 2 and row.shape[0] != 1 or row.ndim > 2:
+            raise ValueError(f"X must hold one row, got shape {row.shape}: pass X[[i]] for "
+                             "row i.")
+        errors = ((row - reconstructed) ** 2).ravel()
+        display = cls(errors, _feature_names(feature_names, len(errors)),
+                      error_name="squared error of the reconstruction (units of X)", name=name)
+        return display.plot(ax=ax, max_features=max_features)
+
+    def plot(self, ax=None, *, max_features=DEFAULT_MAX_FEATURES, name=None):
         """Draw the bars.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure by default.
+            Axes to draw on; a new figure, as tall as the bars need, by
+            default.
 
-        max_features : int, default=None
+        max_features : int or None, default=20
             Draw only this many features, those with the largest errors;
-            all by default.
+            all of them with None.
 
         name : str, default=None
             Title; ``self.name`` by default.
@@ -529,17 +680,25 @@ class FeatureErrorDisplay:
             With ``bars_``, ``ax_`` and ``figure_``.
         """
         errors = np.asarray(self.errors, dtype=float)
-        if max_features is not None and (isinstance(max_features, bool)
-                                         or not 1 <= max_features == int(max_features)):
-            raise ValueError(f"max_features must be a positive int, got {max_features!r}.")
-        ax = _axes(ax)
-        order = np.argsort(-errors, kind="stable")[:max_features]
+        order = np.argsort(-errors, kind="stable")[:_check_max_features(max_features)]
+        ax = _axes(ax, height=1.2 + 0.28 * len(order))
         names = [str(self.feature_names[i]) for i in order]
         # barh draws from the bottom: reverse, so the largest error is on top.
         self.bars_ = ax.barh(names[::-1], errors[order][::-1])
-        ax.set_xlabel("reconstruction error of the feature (feature_errors)")
+        ax.set_xlabel(self.error_name)
+        shown = "" if len(order) == len(errors) else f" ({len(order)} of {len(errors)} features)"
         name = self.name if name is None else name
-        if name:
-            ax.set_title(name)
+        if name or shown:
+            ax.set_title(f"{name or 'largest errors'}{shown}")
         self.ax_, self.figure_ = ax, ax.figure
         return self
+
+
+def _feature_names(names, n_features):
+    """``names`` as a list of ``n_features`` strings; ``x0``, ``x1``, ... for None."""
+    if names is None:
+        return [f"x{i}" for i in range(n_features)]
+    names = [str(name) for name in names]
+    if len(names) != n_features:
+        raise ValueError(f"feature_names has {len(names)} names for {n_features} features.")
+    return names

@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._doc_link import DocLinkMixin
 from ._ensembles import DenseEnsemble, ModuleEnsemble
 from ._networks import (
     ACTIVATIONS,
@@ -51,7 +52,7 @@ def _positive_ints(value, name):
     return tuple(int(i) for i in ints.reshape(-1))
 
 
-class BaseNetwork(BaseEstimator):
+class BaseNetwork(DocLinkMixin, BaseEstimator):
     """The interface of a network parameter object.
 
     Subclasses store their constructor arguments unchanged, declare them in

@@ -9,8 +9,10 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, validate_data
 
+from ._doc_link import DocLinkMixin
 
-class SlidingWindows(TransformerMixin, BaseEstimator):
+
+class SlidingWindows(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Cut a multivariate time series into flattened sliding windows.
 
     Each row of the input is one time step of an ``(n_time, n_features)``

@@ -7,6 +7,7 @@ import matplotlib
 import numpy as np
 import pytest
 from conftest import CPU, dense
+from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LinearRegression
 
@@ -52,7 +53,8 @@ def fitted(X):
 
 
 def _legend(ax):
-    return [text.get_text() for text in ax.get_legend().get_texts()]
+    """The legend's entries, as written before they were wrapped to fit."""
+    return [text.get_text().replace("\n", " ") for text in ax.get_legend().get_texts()]
 
 
 # ------------------------------------------------------------ loss curves
@@ -107,7 +109,7 @@ def test_loss_curves_share_axes_only_when_they_are_the_same_loss(fitted, X):
 def test_loss_curve_needs_a_fitted_skae_estimator():
     with pytest.raises(NotFittedError):
         LossCurveDisplay.from_estimator(AutoencoderTransformer())
-    with pytest.raises(TypeError, match="LinearRegression"):
+    with pytest.raises(TypeError, match="needs a skae estimator.*got LinearRegression"):
         LossCurveDisplay.from_estimator(LinearRegression())
 
 
@@ -174,7 +176,7 @@ def test_score_histogram_rejects_bad_labels(fitted, labelled, y, match):
 def test_score_histogram_needs_a_fitted_detector_and_a_known_response(fitted, X):
     with pytest.raises(NotFittedError):
         ScoreHistogramDisplay.from_estimator(AutoencoderOutlierDetector(), np.ones((3, 2)))
-    with pytest.raises(TypeError, match="no.*offset_|has none"):
+    with pytest.raises(TypeError, match="needs an outlier detector"):
         ScoreHistogramDisplay.from_estimator(fitted["ae"], X)
     with pytest.raises(ValueError, match="response_method"):
         ScoreHistogramDisplay.from_estimator(AutoencoderOutlierDetector(), np.ones((3, 2)),
@@ -205,10 +207,116 @@ def test_feature_errors_name_unnamed_columns_and_need_one_row(fitted, X):
         "x0", "x1", "x2", "x3", "x4"}
     with pytest.raises(ValueError, match="one row"):
         FeatureErrorDisplay.from_estimator(fitted["detector"], X[:2])
-    with pytest.raises(ValueError, match="max_features"):
-        FeatureErrorDisplay.from_estimator(fitted["detector"], X[:1], max_features=0)
+    for bad in (0, "3", 2.5, True):
+        with pytest.raises(ValueError, match="max_features must be None or a positive int"):
+            FeatureErrorDisplay.from_estimator(fitted["detector"], X[:1], max_features=bad)
     with pytest.raises(NotFittedError):
         FeatureErrorDisplay.from_estimator(AutoencoderOutlierDetector(), X[:1])
+
+
+def test_feature_errors_draw_at_most_twenty_features_by_default():
+    rng = np.random.RandomState(0)
+    errors = rng.uniform(size=30)
+    display = FeatureErrorDisplay(errors, [f"f{i}" for i in range(30)]).plot()
+    assert len(display.bars_) == 20
+    np.testing.assert_allclose(sorted(bar.get_width() for bar in display.bars_),
+                               np.sort(errors)[-20:])
+    assert display.ax_.get_title() == "largest errors (20 of 30 features)"
+    assert len(FeatureErrorDisplay(errors, list(range(30))).plot(max_features=None).bars_) == 30
+
+
+def test_feature_errors_from_predictions_are_squared_errors_in_data_units():
+    pd = pytest.importorskip("pandas")
+    row = pd.DataFrame([[1.0, 5.0, -2.0]], columns=["a", "b", "c"])
+    display = FeatureErrorDisplay.from_predictions(row, [[1.5, 2.0, -2.0]], name="PCA")
+    labels = [label.get_text() for label in display.ax_.get_yticklabels()]
+    assert labels == ["c", "a", "b"]  # drawn from the bottom: largest on top
+    assert [bar.get_width() for bar in display.bars_] == [0.0, 0.25, 9.0]
+    assert display.ax_.get_xlabel().startswith("squared error")
+    assert display.ax_.get_title() == "PCA"
+    with pytest.raises(ValueError, match="X_reconstructed has shape"):
+        FeatureErrorDisplay.from_predictions(row, [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="one row"):
+        FeatureErrorDisplay.from_predictions(np.ones((2, 3)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="feature_names has 2 names for 3"):
+        FeatureErrorDisplay.from_predictions([1.0, 2.0, 3.0], [0.0, 0.0, 0.0],
+                                             feature_names=["a", "b"])
+
+
+def test_score_histogram_from_scores_needs_no_estimator():
+    scores = np.r_[np.zeros(40), -np.ones(5) * 3]
+    y = np.r_[np.ones(40, int), -np.ones(5, int)]
+    display = ScoreHistogramDisplay.from_scores(scores, -1.0, y=y, bins=5, name="saved run")
+    assert [int(_counts(bars).sum()) for bars in display.bars_] == [40, 5]
+    assert display.threshold_line_.get_xdata()[0] == -1.0
+    assert display.ax_.get_xlabel() == "score" and display.ax_.get_title() == "saved run"
+    with pytest.raises(ValueError, match="3 labels but X has 45 rows"):
+        ScoreHistogramDisplay.from_scores(scores, 0.0, y=[1, 1, -1])
+
+
+@pytest.mark.parametrize("display, estimator", [
+    (FeatureErrorDisplay, "transformer"), (FeatureErrorDisplay, "iforest"),
+    (ScoreHistogramDisplay, "transformer"), (ScoreHistogramDisplay, "regressor"),
+    (LossCurveDisplay, "iforest")])
+def test_every_display_refuses_an_unsupported_estimator_with_the_same_type_error(
+        fitted, X, display, estimator):
+    estimator = {"transformer": fitted["ae"], "regressor": LinearRegression().fit(X, X[:, 0]),
+                 "iforest": IsolationForest(n_estimators=5, random_state=0).fit(X)}[estimator]
+    args = () if display is LossCurveDisplay else (X[:1],)
+    name = type(estimator).__name__
+    with pytest.raises(TypeError, match=rf"^{display.__name__}\.from_estimator needs .*; "
+                                        rf"got {name}\. Use|^{display.__name__}.* got {name}\. "):
+        display.from_estimator(estimator, *args)
+
+
+# ------------------------------------------------------------ layout
+def _clipped_or_covered(figure):
+    """What sticks out of the figure, and the axis labels that a legend covers."""
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    page = figure.bbox
+    problems = []
+    for ax in figure.axes:
+        # Everything drawn for the axes: tick labels, axis labels, title, legend.
+        box = ax.get_tightbbox(renderer)
+        if box.x0 < page.x0 - 1 or box.y0 < page.y0 - 1 or box.x1 > page.x1 + 1 \
+                or box.y1 > page.y1 + 1:
+            problems.append(f"clipped: {ax.get_ylabel() or ax.get_title()!r} axes")
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        covered = [ax.xaxis.label, ax.yaxis.label, ax.title,
+                   *[label for label in ax.get_yticklabels() + ax.get_xticklabels()
+                     if ax.bbox.overlaps(label.get_window_extent(renderer))]]
+        legend_box = legend.get_window_extent(renderer)
+        problems += [f"legend covers {label.get_text()!r}" for label in covered
+                     if label.get_text()
+                     and legend_box.overlaps(label.get_window_extent(renderer))]
+    return problems
+
+
+def test_the_layout_check_finds_a_clipped_label():
+    _, ax = plt.subplots()  # no layout engine: long names run off the left edge
+    ax.barh(["a very long feature name that runs far off", "b"], [1, 2])
+    assert any(problem.startswith("clipped") for problem in _clipped_or_covered(ax.figure))
+
+
+def test_no_display_clips_a_label_or_covers_one_with_its_legend(fitted, X):
+    from sklearn.datasets import load_breast_cancer
+
+    long_names = load_breast_cancer().feature_names  # 'worst fractal dimension', ...
+    rng = np.random.RandomState(0)
+    displays = [
+        FeatureErrorDisplay(rng.uniform(size=30), long_names, name="detector").plot(),
+        FeatureErrorDisplay(rng.uniform(size=30), long_names).plot(max_features=None),
+        LossCurveDisplay.from_estimator(fitted["detector"]),
+        LossCurveDisplay.from_estimator(fitted["ae"]),
+        ScoreHistogramDisplay.from_estimator(fitted["detector"], X,
+                                             np.where(np.arange(len(X)) < 10, -1, 1)),
+    ]
+    for display in displays:
+        assert _clipped_or_covered(display.figure_) == []
+        assert display.figure_.get_layout_engine() is not None
 
 
 # --------------------------------------------------------- optional import

@@ -11,6 +11,7 @@ what the snippets compute.
 import ast
 import builtins
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,185 @@ More text.
 def test_snippets_define_every_name_they_use(page):
     blocks = _python_blocks(page.read_text())
     assert _undefined_names("\n\n".join(blocks)) == []
+
+
+# ------------------------------------------------- figures from results files
+ROOT = DOCS.parent
+sys.path.insert(0, str(DOCS / "_ext"))
+import results  # docs/_ext/results.py, the :result: role
+
+README = ROOT / "README.md"
+_ROLE = re.compile(r":result:`([^`]+)`")
+# A figure in prose: a decimal number, or a ratio such as 7x (not a version).
+_FIGURE = re.compile(r"(?<!Python )(?<![\w.`/-])(?:\d+\.\d+x?(?![\w.])|\d+x(?!\w))")
+
+
+def _prose(markdown):
+    """Markdown without its code: fenced blocks and inline code spans."""
+    return re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", markdown, flags=re.DOTALL))
+
+
+def test_every_readme_figure_matches_its_results_file():
+    assert results.check_markdown(README.read_text()) == [], (
+        "refresh them with: python docs/_ext/results.py README.md --write")
+
+
+def test_every_readme_figure_names_its_results_file():
+    prose = re.sub(r"<!-- result [^>]*-->", "", results.MARKDOWN_FIGURE.sub("", README.read_text()))
+    assert _FIGURE.findall(_prose(prose)) == []
+
+
+def test_the_figure_check_names_the_key_that_disagrees():
+    text = "ratio 9.99x<!-- result overhead/batch_size=32/ratio {:.2f}x --> and more"
+    (problem,) = results.check_markdown(text)
+    assert "9.99x should be" in problem and "overhead/batch_size=32/ratio" in problem
+    refreshed = results.refresh_markdown(text)
+    assert results.check_markdown(refreshed) == [] and refreshed.endswith("--> and more")
+    assert _FIGURE.findall(_prose("ratio 1.23x, `1.5`, 3x, Python 3.10")) == ["1.23x", "3x"]
+    with pytest.raises(results.ResultError, match="no 'nothing'"):
+        results.value("overhead/0/nothing")
+    with pytest.raises(results.ResultError, match="names 2 items; end it with one of mean"):
+        results.value("overhead/epochs=50/ratio")
+    assert results.value("overhead/epochs=50/ratio/max") == results.value(
+        "overhead/batch_size=128/ratio")
+    assert results.value("overhead/0/ratio/*1000") == 1000 * results.value("overhead/0/ratio")
+
+
+def _references():
+    pages = PAGES + sorted((ROOT / "examples").glob("*.py"))
+    return sorted({(str(page.relative_to(ROOT)), ref) for page in pages
+                   for ref in _ROLE.findall(page.read_text())})
+
+
+@pytest.mark.parametrize("page, reference", _references())
+def test_every_quoted_figure_names_a_number_of_the_results(page, reference):
+    results.figure(reference)
+
+
+# ------------------------------------------------------------- words for users
+# How the work was organised is no reader's business; none of it on a page.
+_JARGON = re.compile(
+    r"\bissue \d+|\bissue's\b|\btargets? (?:[\d.]+ )?(?:was|were|is|met|missed|of the)"
+    r"|\((?:target )?(?:met|missed)\)|[\d.]+(?:-point)? target\b|\bmissed narrowly"
+    r"|\barticle's draw|\bchapter's schedule|\bno GPU run|\bstill to do|torch==\d"
+    r"|\bNote \d{3}\b(?! AutoEncoder)", re.IGNORECASE)
+
+
+def _user_pages():
+    return [README, ROOT / "CHANGELOG.md", ROOT / "CONTRIBUTING.md", *PAGES,
+            *sorted((ROOT / "examples").glob("*.py"))]
+
+
+@pytest.mark.parametrize("page", _user_pages(), ids=lambda path: str(path.relative_to(ROOT)))
+def test_pages_speak_to_users_not_of_how_the_work_was_organised(page):
+    assert _JARGON.findall(page.read_text()) == []
+
+
+# ------------------------------------------------------- HTML repr doc links
+def _documented_classes():
+    import skae
+    from skae.preprocessing import SlidingWindows
+    return [skae.AutoencoderTransformer, skae.VAETransformer, skae.AutoencoderOutlierDetector,
+            skae.DenseNetwork, skae.ConvNetwork, skae.LSTMNetwork, SlidingWindows]
+
+
+def _instance(cls):
+    if cls.__name__ in ("ConvNetwork", "LSTMNetwork"):
+        return cls(input_shape=(1, 4, 4) if cls.__name__ == "ConvNetwork" else (3, 2))
+    return cls(window_length=3) if cls.__name__ == "SlidingWindows" else cls()
+
+
+@pytest.mark.parametrize("cls", _documented_classes(), ids=lambda cls: cls.__name__)
+def test_the_html_repr_links_to_the_api_page(cls):
+    from sklearn.utils import estimator_html_repr
+
+    from skae._doc_link import DOCUMENTATION_URL
+
+    name = cls.__name__
+    page = f"skae.preprocessing.{name}" if name == "SlidingWindows" else f"skae.{name}"
+    link = f"{DOCUMENTATION_URL}/generated/{page}.html"
+    assert _instance(cls)._get_doc_link() == link
+    html = estimator_html_repr(_instance(cls))
+    assert f'href="{link}"' in html  # the estimator's "?"
+    assert f'href="{link}#:~:text=' in html  # and its parameters'
+    assert page in (DOCS / "api.rst").read_text().replace("preprocessing.", "skae.preprocessing.") \
+        or name in (DOCS / "api.rst").read_text()
+    if BUILT.exists():
+        assert (BUILT / "generated" / f"{page}.html").is_file()
+
+
+# ------------------------------------------------------------ the built site
+# python -m sphinx -W --keep-going -b html docs docs/_build/html writes it; CI
+# runs these after the build (python -m pytest tests/test_docs.py -k built).
+BUILT = DOCS / "_build" / "html"
+_EXTERNAL_LOAD = re.compile(
+    r"<(?:script|img|iframe|source)\b[^>]*\bsrc=[\"'](?:https?:)?//"
+    r"|<link\b[^>]*\bhref=[\"'](?:https?:)?//[^>]*>"
+    r"|@import\s+(?:url\()?[\"']?(?:https?:)?//", re.IGNORECASE)
+_HREF = re.compile(r"""\b(?:href|src)=["']([^"'#?]*)(#[^"']*)?["']""")
+_ID = re.compile(r"""\bid=["']([^"']+)["']""")
+
+
+def _built_pages():
+    """Every page of the built site (not the theme's templates under _static)."""
+    if not BUILT.exists():
+        pytest.skip("the documentation is not built")
+    return sorted(page for page in BUILT.rglob("*.html")
+                  if not {"_static", "_sources"} & set(page.relative_to(BUILT).parts))
+
+
+def test_the_network_check_finds_what_a_page_would_fetch():
+    fetched = ['<link rel="stylesheet" href="https://cdnjs.cloudflare.com/x.css">',
+               '<script src="//cdn.example/x.js"></script>', "@import url('https://f/x.css')"]
+    assert all(_EXTERNAL_LOAD.search(html) for html in fetched)
+    assert not _EXTERNAL_LOAD.search('<a href="https://scikit-learn.org/">sklearn</a>'
+                                     '<script src="_static/x.js"></script>')
+
+
+def test_built_pages_load_nothing_from_the_network():
+    loads = {}
+    for page in _built_pages():
+        found = [match.group(0)[:80] for match in _EXTERNAL_LOAD.finditer(page.read_text())
+                 if "rel=\"canonical\"" not in match.group(0)]
+        if found:
+            loads[str(page.relative_to(BUILT))] = found
+    assert loads == {}
+
+
+def test_built_site_has_no_execution_time_pages():
+    _built_pages()
+    assert list(BUILT.rglob("sg_execution_times.html")) == []
+
+
+def test_built_internal_links_resolve():
+    pages = _built_pages()
+    ids = {}
+    broken = []
+    for page in pages:
+        for target, anchor in _HREF.findall(page.read_text()):
+            if re.match(r"[a-z]+:", target) or target.startswith("//"):
+                continue  # another site, a mailto: or a data: URL
+            path = (page.parent / target).resolve() if target else page
+            if path.is_dir():
+                path = path / "index.html"
+            if not path.exists():
+                broken.append(f"{page.relative_to(BUILT)} -> {target}")
+            elif anchor and path.suffix == ".html" and len(anchor) > 1 \
+                    and not anchor.startswith("#:~:"):
+                if path not in ids:
+                    ids[path] = set(_ID.findall(path.read_text()))
+                if anchor[1:] not in ids[path]:
+                    broken.append(f"{page.relative_to(BUILT)} -> {target}{anchor}")
+    assert broken == []
+
+
+def test_built_pages_speak_to_users():
+    found = {}
+    for page in _built_pages():
+        text = re.sub(r"<[^>]+>", " ", page.read_text())
+        if page.name in ("sources.html", "searchindex.js"):
+            continue
+        hits = _JARGON.findall(text)
+        if hits:
+            found[str(page.relative_to(BUILT))] = hits
+    assert found == {}
