@@ -62,9 +62,9 @@ for name, detector in detectors.items():
 # %%
 # The scores and the thresholds
 # -----------------------------
-# The detector's default ``contamination='auto'`` sets the threshold at the
-# mean plus one standard deviation of the training rows' anomaly scores
-# (``threshold_``); IsolationForest's ``'auto'`` puts its ``offset_`` at
+# The detector's default ``contamination='auto'`` sets the threshold one
+# interquartile range above the upper quartile of the training rows' anomaly
+# scores (``threshold_``); IsolationForest's ``'auto'`` puts its ``offset_`` at
 # -0.5. Rows left of the dashed line are predicted -1.
 # :class:`~skae.ScoreHistogramDisplay` draws the benign and malignant test
 # rows apart, on the same bins, for any detector with ``offset_``.
@@ -77,10 +77,10 @@ plt.show()
 # %%
 # The printed figures and the histograms show how the two detectors rank
 # the malignant rows on this one table, and where each threshold cuts. The
-# autoencoder's threshold is the mean plus one standard deviation of the
-# training anomaly scores; set ``contamination`` to the share of outliers you
+# autoencoder's threshold is a box-plot fence on the training anomaly
+# scores; set ``contamination`` to the share of outliers you
 # expect, or ``false_alarm_rate``, to move it without touching the scores.
-# One small table says little about which detector to prefer: across the 34
+# One small table says little about which detector to prefer: across the
 # tables of the package's outlier benchmark
 # (:doc:`/user_guide/outlier_detection`) the detector's mean ROC-AUC is
 # :result:`outliers/summary/per_method/skae/roc_auc {:.3f}` against
