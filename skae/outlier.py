@@ -718,9 +718,9 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         # member axis (no weighted copy of every member's errors).
         weights = torch.as_tensor(1.0 / (self.member_scale_ * len(self.member_scale_)))
 
-        def errors(module, Xb):
-            entries = criterion.elementwise(module(Xb)[0], Xb)
+        def errors(module, Xb, target):
+            entries = criterion.elementwise(module(Xb)[0], target)
             return torch.tensordot(weights.to(entries), entries, dims=1)
 
-        return self._map_batches(X, errors).astype(np.float64)
+        return self._map_batches(X, errors, with_targets=True).astype(np.float64)
 
