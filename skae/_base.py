@@ -26,6 +26,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
+from ._categorical import check_numeric_columns, explained_string_errors
 from ._data import ArrayDataset, BatchIterator
 from ._device import draw_seed, resolve_device
 from ._missing import (
@@ -240,8 +241,10 @@ class _BaseAutoencoder(BaseEstimator):
                 "X.reshape(len(X), -1) and give its shape as the input_shape of "
                 "the network (ConvNetwork, LSTMNetwork)."
             )
-        X = validate_data(self, X, accept_sparse="csr", dtype=_INPUT_DTYPES,
-                          ensure_all_finite="allow-nan", reset=reset)
+        check_numeric_columns(X)
+        with explained_string_errors():
+            X = validate_data(self, X, accept_sparse="csr", dtype=_INPUT_DTYPES,
+                              ensure_all_finite="allow-nan", reset=reset)
         check_missing(X, fitting=reset)
         return X
 

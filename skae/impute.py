@@ -16,6 +16,7 @@ from ._base import (
     SHARED_PARAMETER_CONSTRAINTS,
     _BaseAutoencoder,
 )
+from ._categorical import check_numeric_columns, explained_string_errors
 from ._docstrings import fill_doc
 from ._missing import check_missing
 
@@ -169,8 +170,10 @@ class AutoencoderImputer(TransformerMixin, _BaseAutoencoder):
         if not reset:
             check_is_fitted(self)
         nan_placeholder = self.missing_values is None or np.isnan(self.missing_values)
-        X = validate_data(self, X, dtype=_INPUT_DTYPES, reset=reset,
-                          ensure_all_finite="allow-nan" if nan_placeholder else True)
+        check_numeric_columns(X)
+        with explained_string_errors():
+            X = validate_data(self, X, dtype=_INPUT_DTYPES, reset=reset,
+                              ensure_all_finite="allow-nan" if nan_placeholder else True)
         if not nan_placeholder:
             X = np.where(_get_mask(X, self.missing_values), np.nan, X).astype(X.dtype)
         check_missing(X, fitting=reset, rows=reset)

@@ -300,3 +300,34 @@ def test_imputer_masking_noise_changes_the_fit(data):
     plain = AutoencoderImputer(**FAST, mask_probability=0.0).fit_transform(X)
     masked = AutoencoderImputer(**FAST, mask_probability=0.5).fit_transform(X)
     assert not np.allclose(plain, masked)
+
+
+# ------------------------------------------------- categorical and string columns
+@pytest.mark.parametrize("make", [
+    lambda pd: pd.DataFrame({"a": [1.0, 2, 3, 4], "colour": pd.Categorical(list("xyxy"))}),
+    lambda pd: pd.DataFrame({"a": [1.0, 2, 3, 4], "colour": list("xyxz")}),
+    lambda pd: pd.DataFrame({"a": [1.0, 2, 3, 4], "colour": [1, "x", 2.0, 3]}),  # mixed
+], ids=["categorical", "strings", "mixed"])
+@pytest.mark.parametrize("estimator", [AutoencoderOutlierDetector(**FAST),
+                                       AutoencoderImputer(**FAST)], ids=["detector", "imputer"])
+def test_non_numeric_columns_are_named_with_the_encoder_to_use(make, estimator):
+    pd = pytest.importorskip("pandas")
+    frame = make(pd)
+    before = frame.copy()
+    with pytest.raises(ValueError, match=r"column\(s\): 'colour'\. .*OneHotEncoder"):
+        estimator.fit(frame)
+    pd.testing.assert_frame_equal(frame, before)
+    assert not estimator.__sklearn_is_fitted__()
+
+
+def test_string_array_points_to_the_encoders():
+    X = np.array([["a", "1"], ["b", "2"], ["a", "3"]], dtype=object)
+    with pytest.raises(ValueError, match="holds strings.*OneHotEncoder"):
+        AutoencoderTransformer(**FAST).fit(X)
+
+
+@pytest.mark.usefixtures("no_convergence_warnings")
+def test_boolean_columns_are_numbers():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": np.arange(20.0), "flag": np.arange(20) % 2 == 0})
+    assert AutoencoderTransformer(**FAST).fit(frame).n_features_in_ == 2
