@@ -242,7 +242,8 @@ class _BaseAutoencoder(BaseEstimator):
                 "the network (ConvNetwork, LSTMNetwork)."
             )
         check_numeric_columns(X)
-        with explained_string_errors():
+        # scikit-learn's finiteness check sums X: huge finite values overflow there.
+        with explained_string_errors(), np.errstate(over="ignore", invalid="ignore"):
             X = validate_data(self, X, accept_sparse="csr", dtype=_INPUT_DTYPES,
                               ensure_all_finite="allow-nan", reset=reset)
         check_missing(X, fitting=reset)

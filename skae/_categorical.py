@@ -7,8 +7,6 @@ instead of a bare "could not convert string to float".
 
 import contextlib
 
-import numpy as np
-
 _ADVICE = (
     "skae estimators take numeric columns only: encode the others first, for "
     "example with make_pipeline(make_column_transformer((OneHotEncoder("

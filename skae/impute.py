@@ -171,7 +171,8 @@ class AutoencoderImputer(TransformerMixin, _BaseAutoencoder):
             check_is_fitted(self)
         nan_placeholder = self.missing_values is None or np.isnan(self.missing_values)
         check_numeric_columns(X)
-        with explained_string_errors():
+        # scikit-learn's finiteness check sums X: huge finite values overflow there.
+        with explained_string_errors(), np.errstate(over="ignore", invalid="ignore"):
             X = validate_data(self, X, dtype=_INPUT_DTYPES, reset=reset,
                               ensure_all_finite="allow-nan" if nan_placeholder else True)
         if not nan_placeholder:

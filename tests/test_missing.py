@@ -277,7 +277,7 @@ def test_imputer_indicator_and_feature_names(data):
 
 @pytest.mark.usefixtures("no_convergence_warnings")
 def test_imputer_numeric_placeholder(data):
-    X_full, X = data
+    _, X = data
     placeholder = np.where(np.isnan(X), -999.0, X)
     with_nan = AutoencoderImputer(**FAST).fit(X)
     with_placeholder = AutoencoderImputer(**FAST, missing_values=-999.0).fit(placeholder)
