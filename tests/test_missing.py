@@ -331,3 +331,15 @@ def test_boolean_columns_are_numbers():
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"a": np.arange(20.0), "flag": np.arange(20) % 2 == 0})
     assert AutoencoderTransformer(**FAST).fit(frame).n_features_in_ == 2
+
+
+@pytest.mark.usefixtures("no_convergence_warnings")
+@pytest.mark.parametrize("include_scaling", [True, False])
+def test_encoder_module_fills_gaps_as_transform(include_scaling, data):
+    _, X = data
+    ae = AutoencoderTransformer(**FAST).fit(X)
+    rows = X if include_scaling else (X - ae.input_offset_) / ae.input_scale_
+    encoder = ae.encoder_module(include_scaling=include_scaling).eval()
+    with torch.no_grad():
+        codes = encoder(torch.as_tensor(rows, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(codes, ae.transform(X), rtol=1e-4, atol=1e-4)
