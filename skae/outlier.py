@@ -581,7 +581,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         The mean over the members of each member's score divided by
         ``member_scale_``. A member's score is its negative reconstruction
         error (the mean over features of ``loss``, absolute error by
-        default, in the scaled space the network was trained in), or with
+        default, in the scaled space the network was trained in; over the
+        observed features of a row with missing values), or with
         ``backbone='vae'`` its ELBO, as in
         :meth:`VAETransformer.score_samples <skae.VAETransformer.score_samples>`.
 
@@ -698,7 +699,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         divided by ``member_scale_``, and the members are averaged, so
         columns are comparable. With the ``'autoencoder'`` backbone their
         mean over features is ``-score_samples(X)``; with ``'vae'`` they are
-        the errors of the decoded posterior means.
+        the errors of the decoded posterior means. A missing (NaN) entry's
+        error is NaN.
 
         Parameters
         ----------

@@ -284,8 +284,9 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def score_samples(self, X):
         """Negative reconstruction error of every sample.
 
-        The error is the mean over features of ``loss``, measured in the
-        scaled space the network was trained in. Higher is better.
+        The error is the mean over features of ``loss`` (over the observed
+        features of a row with missing values), measured in the scaled space
+        the network was trained in. Higher is better.
 
         Parameters
         ----------
@@ -466,7 +467,9 @@ class VAETransformer(AutoencoderTransformer):
         ``X`` in its original units (the log-Jacobian of the scaling is
         included), a lower bound of the ``log p(x)`` that ``PCA.score`` or
         ``GaussianMixture.score`` report; for ``'bce'`` it is the Bernoulli
-        log-probability of the scaled data.
+        log-probability of the scaled data. On a row with missing values the
+        log-likelihood is the sum over its observed features times
+        ``n_features / n_observed``.
 
         Parameters
         ----------
