@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from benchmarks import missing
 
@@ -37,3 +38,24 @@ def test_quick_run_writes_markdown_and_json(tmp_path):
     report = (tmp_path / "missing.md").read_text()
     assert "Command: `python -m benchmarks.missing --quick" in report
     assert "| mcar30 |" in report
+
+
+def test_mixed_quick_run_on_a_frame_with_categories_and_gaps(tmp_path):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    n_rows = 120
+    frame = pd.DataFrame({"amount": rng.normal(size=n_rows),
+                          "age": rng.normal(size=n_rows),
+                          "channel": rng.choice(["web", "shop", "phone"], n_rows)})
+    frame.loc[rng.rand(n_rows) < 0.1, "amount"] = np.nan
+    frame.loc[rng.rand(n_rows) < 0.1, "channel"] = np.nan
+    y = np.zeros(n_rows, dtype=np.int64)
+    y[:12] = 1
+    frame.loc[:11, "age"] += 5
+    results = missing.main(["--mixed", "--quick", "--out", str(tmp_path)],
+                           tables={"toy": (frame, y)})
+    assert {run["method"] for run in results["runs"]} == set(missing.MIXED_METHODS)
+    saved = json.loads((tmp_path / "missing_mixed.json").read_text())
+    assert saved["tables"]["toy"]["n_missing"] == int(frame.isna().to_numpy().sum())
+    assert set(saved["summary"]["roc_auc"]) == set(missing.MIXED_METHODS)
+    assert "| toy |" in (tmp_path / "missing_mixed.md").read_text()
