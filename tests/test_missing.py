@@ -343,3 +343,26 @@ def test_encoder_module_fills_gaps_as_transform(include_scaling, data):
     with torch.no_grad():
         codes = encoder(torch.as_tensor(rows, dtype=torch.float32)).numpy()
     np.testing.assert_allclose(codes, ae.transform(X), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.usefixtures("no_convergence_warnings")
+def test_float32_input_with_gaps(data):
+    _, X = data
+    X32 = X.astype(np.float32)
+    detector = AutoencoderOutlierDetector(**FAST).fit(X32)
+    scores = detector.score_samples(X32)
+    assert scores.dtype == np.float64 and np.all(np.isfinite(scores))
+    # Values too large for the network still name the cause, gaps or not.
+    huge = (X / np.nanmax(np.abs(X)) * 3e38).astype(np.float32)
+    with pytest.raises(ValueError, match="after scaling"):
+        AutoencoderTransformer(**{**FAST, "scaling": None}).fit(huge)
+
+
+@pytest.mark.usefixtures("no_convergence_warnings")
+def test_partial_fit_takes_gaps_after_a_complete_chunk(data):
+    X_full, X = data
+    ae = AutoencoderTransformer(**FAST).partial_fit(X_full[:100])
+    fill = ae.missing_fill_.copy()
+    ae.partial_fit(X[100:])
+    np.testing.assert_array_equal(ae.missing_fill_, fill)  # the first chunk's means
+    assert np.all(np.isfinite(ae.loss_curve_))
