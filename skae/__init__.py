@@ -3,6 +3,7 @@
 from ._net import TrainingDivergedError
 from .display import FeatureErrorDisplay, LossCurveDisplay, ScoreHistogramDisplay
 from .export import to_onnx
+from .impute import AutoencoderImputer
 from .networks import ConvNetwork, DenseNetwork, LSTMNetwork
 from .outlier import AutoencoderOutlierDetector
 from .persistence import PersistenceError, load, save
@@ -11,6 +12,7 @@ from .transformers import AutoencoderTransformer, VAETransformer
 __version__ = "0.3.0"
 
 __all__ = [
+    "AutoencoderImputer",
     "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "ConvNetwork",

@@ -26,9 +26,17 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
+from ._categorical import check_numeric_columns, explained_string_errors
 from ._data import ArrayDataset, BatchIterator
 from ._device import cpu_threads, draw_seed, resolve_device
 from ._doc_link import DocLinkMixin
+from ._missing import (
+    check_missing,
+    column_extrema,
+    column_means,
+    column_variances,
+    observed_mean,
+)
 from ._net import (
     LBFGS,
     AutoencoderNet,
@@ -66,19 +74,22 @@ _AUTO_MIN_VALIDATION_ROWS = 10
 
 
 def _scaling_statistics(X, scaling):
-    """Offset and scale such that ``(X - offset) / scale`` is the scaled input."""
+    """Offset and scale such that ``(X - offset) / scale`` is the scaled input.
+
+    Missing (NaN) entries are ignored.
+    """
     n_features = X.shape[1]
     if scaling is None:
         return np.zeros(n_features), np.ones(n_features)
     if scaling in ("standard", "center"):
-        if sp.issparse(X):
+        if sp.issparse(X):  # NaN ignored
             offset, variance = mean_variance_axis(X, axis=0)
         else:
-            offset, variance = X.mean(axis=0, dtype=np.float64), X.var(axis=0, dtype=np.float64)
+            offset, variance = column_means(X), column_variances(X)
         scale = np.sqrt(variance) if scaling == "standard" else np.ones(n_features)
     else:  # "minmax"
-        offset, maximum = (min_max_axis(X, axis=0) if sp.issparse(X)
-                           else (X.min(axis=0), X.max(axis=0)))
+        offset, maximum = (min_max_axis(X, axis=0, ignore_nan=True) if sp.issparse(X)
+                           else column_extrema(X))
         scale = maximum - offset
     return _unscaled_constants(offset, scale)
 
@@ -226,6 +237,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True  # missing entries: see skae._missing
         return tags
 
     def __sklearn_is_fitted__(self):
@@ -240,7 +252,10 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
 
     # ----------------------------------------------------------- validation
     def _validate_input(self, X, *, reset):
-        """Check ``X`` as scikit-learn does; keep float32, else make float64."""
+        """Check ``X`` as scikit-learn does; keep float32, else make float64.
+
+        NaN is a missing entry (see :mod:`skae._missing`); inf is an error.
+        """
         if not reset:
             check_is_fitted(self)
         if getattr(X, "ndim", 2) > 2:
@@ -250,8 +265,13 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
                 "X.reshape(len(X), -1) and give its shape as the input_shape of "
                 "the network (ConvNetwork, LSTMNetwork)."
             )
-        return validate_data(self, X, accept_sparse="csr", dtype=_INPUT_DTYPES,
-                             reset=reset)
+        check_numeric_columns(X)
+        # scikit-learn's finiteness check sums X: huge finite values overflow there.
+        with explained_string_errors(), np.errstate(over="ignore", invalid="ignore"):
+            X = validate_data(self, X, accept_sparse="csr", dtype=_INPUT_DTYPES,
+                              ensure_all_finite="allow-nan", reset=reset)
+        check_missing(X, fitting=reset)
+        return X
 
     def _resolved_output_activation(self):
         if self.output_activation != "auto":
@@ -275,7 +295,8 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
                 "loss='bce' needs reconstructions in [0, 1]: use "
                 f"output_activation='sigmoid' or 'auto', not {self.output_activation!r}."
             )
-        low, high = min_max_axis(X, axis=0) if sp.issparse(X) else (X.min(0), X.max(0))
+        low, high = (min_max_axis(X, axis=0, ignore_nan=True) if sp.issparse(X)
+                     else column_extrema(X))
         if ((low - offset) / scale).min() < -1e-6 or ((high - offset) / scale).max() > 1 + 1e-6:
             raise ValueError(
                 "loss='bce' needs training data in [0, 1] after scaling; use "
@@ -425,7 +446,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         """Resolve the configuration, check it, and train a new model on ``X``."""
         setup = self._setup(X)
         dataset = ArrayDataset(self._training_rows(X, setup["seed"]), setup["offset"],
-                               setup["scale"], setup["device"])
+                               setup["scale"], setup["device"], fill=setup["fill"])
         train, valid = self._split(dataset, setup["seed"])
         self._check_trainable(train, setup["network"])
         training_params = self._training_params(len(train), setup["seed"], setup["device"],
@@ -455,7 +476,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         """
         setup = self._setup(X)
         train = ArrayDataset(self._training_rows(X, setup["seed"]), setup["offset"],
-                             setup["scale"], setup["device"])
+                             setup["scale"], setup["device"], fill=setup["fill"])
         self._check_trainable(train, setup["network"])
         training_params = self._training_params(len(train), setup["seed"], setup["device"],
                                                 setup["network"])
@@ -481,10 +502,10 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
                  "network": resolve_network(self.network, self._network_shorthands),
                  "device": self.device_, "offset": self.input_offset_,
                  "scale": self.input_scale_, "n_components": self.n_components_,
-                 "seed": self._fit_seed_}
+                 "seed": self._fit_seed_, "fill": _missing_fill(vars(self))}
         seed = (self._fit_seed_ + len(net.history)) % 2**32  # this call's draws
         train = ArrayDataset(self._training_rows(X, seed), self.input_offset_,
-                             self.input_scale_, self.device_)
+                             self.input_scale_, self.device_, fill=setup["fill"])
         self._check_trainable(train, setup["network"])
         training_params = self._training_params(len(train), seed, self.device_,
                                                 setup["network"])
@@ -545,7 +566,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         return {"params": params, "objective": objective, "network": network,
                 "pretrain_epochs": pretrain_epochs, "device": device, "seed": seed,
                 "n_components": self._resolved_n_components(X.shape[1]),
-                "offset": offset, "scale": scale}
+                "offset": offset, "scale": scale, "fill": column_means(X)}
 
     def _check_trainable(self, train, network):
         if network.needs_two_rows and len(train) < 2:
@@ -582,6 +603,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         fitted = {"net_": net, "device_": setup["device"],
                   "n_components_": setup["n_components"],
                   "input_offset_": setup["offset"], "input_scale_": setup["scale"],
+                  "missing_fill_": setup["fill"],
                   "_objective_": setup["objective"], "_fit_dtype_": X.dtype,
                   # With the parameters, the seed rebuilds the module's
                   # structure (skae.persistence).
@@ -649,16 +671,17 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
                                                       replace=False)
             X = X[np.sort(rows)]
         offset, scale = fitted["input_offset_"], fitted["input_scale_"]
-        mean_row = (np.asarray(X.mean(axis=0, dtype=np.float64)).ravel() - offset) / scale
+        mean_row = (column_means(X) - offset) / scale
         criterion = fitted["net_"].criterion_
 
-        def mean_row_errors(module, Xb):
-            return criterion.elementwise(
+        def mean_row_errors(module, Xb, target):
+            return observed_mean(criterion.elementwise(
                 torch.as_tensor(mean_row, dtype=Xb.dtype, device=Xb.device).expand_as(Xb),
-                Xb).mean(dim=1)
+                target))
 
         error = float(self._reconstruction_errors(X, fitted=fitted).mean())
-        baseline = float(self._map_batches(X, mean_row_errors, fitted=fitted).mean())
+        baseline = float(self._map_batches(X, mean_row_errors, fitted=fitted,
+                                           with_targets=True).mean())
         if not error <= max(_DIVERGENCE_FACTOR * baseline, 1.0):
             raise TrainingDivergedError(
                 f"Training diverged: after {len(fitted['net_'].history)} epochs the "
@@ -713,12 +736,14 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         return None
 
     # ------------------------------------------------------------ inference
-    def _map_batches(self, X, fn, scaled=True, fitted=None):
+    def _map_batches(self, X, fn, scaled=True, fitted=None, with_targets=False):
         """``fn(module, batch)`` over batches of ``X``, written into one NumPy array.
 
         Batches are scaled like the training data unless ``scaled=False``, and
         computed in the precision of :func:`_inference_module`. ``fitted`` is
-        the fitted state to use (by default the estimator's).
+        the fitted state to use (by default the estimator's). A batch is the
+        network's input, its missing entries filled; ``with_targets`` calls
+        ``fn(module, batch, target)``, the target keeping their NaN.
         """
         fitted = vars(self) if fitted is None else fitted
         net = fitted["net_"]
@@ -726,11 +751,13 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         n_columns = X.shape[1]
         offset, scale = ((fitted["input_offset_"], fitted["input_scale_"]) if scaled
                          else (np.zeros(n_columns), np.ones(n_columns)))
-        dataset = ArrayDataset(X, offset, scale, net.device, dtype)
+        dataset = ArrayDataset(X, offset, scale, net.device, dtype,
+                               fill=_missing_fill(fitted) if scaled else None)
         result, start = None, 0
         with torch.inference_mode(), cpu_threads(getattr(self, "n_jobs", None)):
-            for Xb, _ in BatchIterator(dataset, _INFERENCE_BATCH_SIZE):
-                output = fn(module, Xb).cpu().numpy()
+            for Xb, target in BatchIterator(dataset, _INFERENCE_BATCH_SIZE):
+                output = fn(module, Xb, target) if with_targets else fn(module, Xb)
+                output = output.cpu().numpy()
                 if result is None:  # one output array, no list of batches to join
                     result = np.empty((X.shape[0], *output.shape[1:]), output.dtype)
                 result[start:start + len(output)] = output
@@ -766,17 +793,19 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
     def _reconstruction_errors(self, X, per_feature=False, fitted=None):
         """Reconstruction error of validated ``X`` in the scaled space, float64.
 
-        Per sample (the mean over features), or per entry with ``per_feature``.
+        Per sample (the mean over observed features), or per entry with
+        ``per_feature`` (NaN where missing).
         """
         criterion = (vars(self) if fitted is None else fitted)["net_"].criterion_
 
-        def errors(module, Xb):
-            entry_errors = criterion.elementwise(module(Xb)[0], Xb)
+        def errors(module, Xb, target):
+            entry_errors = criterion.elementwise(module(Xb)[0], target)
             if entry_errors.ndim == 3:  # an ensemble's members: their mean
                 entry_errors = entry_errors.mean(dim=0)
-            return entry_errors if per_feature else entry_errors.mean(dim=1)
+            return entry_errors if per_feature else observed_mean(entry_errors, dim=1)
 
-        return self._map_batches(X, errors, fitted=fitted).astype(np.float64)
+        return self._map_batches(X, errors, fitted=fitted,
+                                 with_targets=True).astype(np.float64)
 
     def _objective_scores(self, X, fitted):
         """The fitted objective's float64 score of every row of validated ``X``.
@@ -789,15 +818,24 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         criterion = fitted["net_"].criterion_
         draws = fitted.get("_elbo_draws_")
         scores = self._map_batches(
-            X, lambda module, Xb: objective.batch_scores(module, criterion, Xb,
-                                                         draws).transpose(0, -1),
-            fitted=fitted)
+            X, lambda module, Xb, target: objective.batch_scores(
+                module, criterion, Xb, draws, target).transpose(0, -1),
+            fitted=fitted, with_targets=True)
         return (scores.astype(np.float64)
                 + objective.score_shift(criterion.loss, fitted["input_scale_"]))
 
     def _score_samples(self, X, fitted=None):
         """Float64 score of every row of validated ``X``; higher is more typical."""
         return self._objective_scores(X, vars(self) if fitted is None else fitted)
+
+
+def _missing_fill(fitted):
+    """The input of a missing entry of the fitted state ``fitted``, in the units of ``X``.
+
+    The training means; a model fitted before missing values were supported
+    has none recorded, and gets its offset (0 once scaled).
+    """
+    return fitted.get("missing_fill_", fitted["input_offset_"])
 
 
 def _inference_module(net, input_dtype):

@@ -7,12 +7,16 @@ slice of a scaled tensor that already lives on the training device, and an
 inference batch is one block of rows scaled on its own, so inference needs
 memory for a batch, not for all of ``X``. Float32 rows are scaled in float32
 (in torch), everything else in float64 and then cast. Scipy sparse input
-is densified one block of rows at a time, never as a whole.
+is densified one block of rows at a time, never as a whole. A missing entry
+(NaN) stays NaN in the target of a batch and is filled in its input (see
+:mod:`skae._missing`).
 """
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+
+from ._missing import filled, has_missing
 
 
 class ArrayDataset(torch.utils.data.Dataset):
@@ -39,6 +43,9 @@ class ArrayDataset(torch.utils.data.Dataset):
         Where batches are made.
     dtype : torch.dtype, default=torch.float32
         Floating point type of the batches.
+    fill : ndarray of shape (n_features,), default=None
+        The value, in the units of ``X``, that the input of a batch holds for
+        a missing (NaN) entry; ``None`` is ``offset`` (0 once scaled).
 
     Raises
     ------
@@ -49,12 +56,15 @@ class ArrayDataset(torch.utils.data.Dataset):
     # Rows scaled at a time when the whole scaled copy is made.
     _BLOCK_ROWS = 4096
 
-    def __init__(self, X, offset, scale, device, dtype=torch.float32):
+    def __init__(self, X, offset, scale, device, dtype=torch.float32, fill=None):
         self.X = X.tocsr() if sp.issparse(X) else X
         self.offset = np.asarray(offset, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
         self.device = device
         self.dtype = dtype
+        self.fill = self.offset if fill is None else np.asarray(fill, dtype=np.float64)
+        self.has_missing = has_missing(self.X)
+        self._scaled_fill = None  # the fill, scaled, as a tensor, made once
         self._numpy_dtype = torch.empty((), dtype=dtype).numpy().dtype
         self._dense = None
         self._scaling32 = None  # offset and scale as float32 tensors, made once
@@ -80,7 +90,7 @@ class ArrayDataset(torch.utils.data.Dataset):
         scaled = self._scaled64(block)
         with np.errstate(over="ignore"):  # an overflow is reported below
             cast = scaled.astype(self._numpy_dtype, copy=False)
-        if not np.isfinite(cast).all():
+        if not np.isfinite(cast).all() and np.isinf(cast).any():  # NaN: missing
             self._raise_too_large(block)
         return torch.from_numpy(cast).to(self.device)
 
@@ -101,13 +111,13 @@ class ArrayDataset(torch.utils.data.Dataset):
             # neither, so this block is copied.
             block = np.array(block)
         scaled = torch.addcmul(shift, torch.from_numpy(block).to(self.device), factor)
-        if not (torch.isfinite(scaled.sum()) or torch.isfinite(scaled).all()):
+        if not (torch.isfinite(scaled.sum()) or not torch.isinf(scaled).any()):
             self._raise_too_large(block)
         return scaled
 
     def _raise_too_large(self, block):
         with np.errstate(over="ignore"):
-            largest = np.abs(self._scaled64(block)).max()
+            largest = np.nanmax(np.abs(self._scaled64(block)))
         raise ValueError(
             f"X has values of magnitude up to {largest:.3g} after "
             f"scaling, which do not fit in {self._numpy_dtype}, the precision "
@@ -136,19 +146,36 @@ class ArrayDataset(torch.utils.data.Dataset):
         return self._dense[rows]
 
     def scaled_blocks(self):
-        """Yield the scaled rows in consecutive blocks, as float64 NumPy arrays."""
+        """Yield the network's input in consecutive blocks of rows, as float64 NumPy arrays.
+
+        The rows are scaled, and their missing entries filled as in
+        :meth:`inputs`.
+        """
+        scaled_fill = (self.fill - self.offset) / self.scale
         for _, block in self._row_blocks():
-            yield self._scaled64(block)
+            scaled = self._scaled64(block)
+            yield np.where(np.isnan(scaled), scaled_fill, scaled) if self.has_missing else scaled
 
     def max_abs(self):
         """The largest magnitude of a scaled value, in float64."""
         if len(self) == 0:
             return 0.0
-        return max(float(np.abs(self._scaled64(block)).max()) for _, block in self._row_blocks())
+        return max(float(np.nanmax(np.abs(self._scaled64(block))))
+                   for _, block in self._row_blocks())
+
+    def inputs(self, Xb):
+        """The network's input for the scaled batch ``Xb``: its missing entries filled."""
+        if not self.has_missing:
+            return Xb
+        if self._scaled_fill is None:
+            self._scaled_fill = torch.as_tensor((self.fill - self.offset) / self.scale,
+                                                dtype=self.dtype, device=self.device)
+        return filled(Xb, self._scaled_fill.to(Xb.dtype))
 
     def subset(self, rows):
-        """A dataset of the rows ``rows`` only, scaled the same way."""
-        return ArrayDataset(self.X[rows], self.offset, self.scale, self.device, self.dtype)
+        """A dataset of the rows ``rows`` only, scaled and filled the same way."""
+        return ArrayDataset(self.X[rows], self.offset, self.scale, self.device, self.dtype,
+                            self.fill)
 
 
 class BatchIterator:
@@ -157,7 +184,8 @@ class BatchIterator:
     It takes the place of skorch's ``iterator_train`` / ``iterator_valid``
     (``torch.utils.data.DataLoader``), so it accepts the same leading
     arguments. The target of an autoencoder is its input, so each batch is the
-    pair ``(Xb, Xb)``.
+    pair ``(Xb, Xb)``; with missing entries, ``(input, Xb)``, where the input
+    has them filled (:meth:`ArrayDataset.inputs`) and ``Xb`` keeps their NaN.
 
     Parameters
     ----------
@@ -212,4 +240,4 @@ class BatchIterator:
             self.n_yielded += 1
             rows = slice(start, stop) if order is None else order[start:stop]
             Xb = self.dataset.batch(rows)
-            yield Xb, Xb
+            yield self.dataset.inputs(Xb), Xb

@@ -239,6 +239,11 @@ n_components_ : int
     input_offset_, input_scale_ : ndarray of shape (n_features_in_,)
         The network sees ``(X - input_offset_) / input_scale_``.
 
+    missing_fill_ : ndarray of shape (n_features_in_,)
+        The mean of each training column, missing (NaN) entries ignored: the
+        network's input in place of a missing entry. Missing entries are
+        left out of the loss and of every error and score.
+
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the torch module and
         ``net_.history`` the training history.

@@ -19,6 +19,7 @@ from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 
 from ._data import ArrayDataset, BatchIterator
 from ._ensembles import trimmed_mean
+from ._missing import entry_errors, observed_mean, observed_sum
 from ._random import rand_like, randn_like, seeded_initialisation
 
 
@@ -36,7 +37,10 @@ _LOSSES = {
 
 
 class ReconstructionLoss(torch.nn.Module):
-    """Reconstruction error, averaged over all entries of a batch.
+    """Reconstruction error, averaged over all observed entries of a batch.
+
+    A missing (NaN) entry of the target has a NaN error and is left out of
+    the mean (see :mod:`skae._missing`).
 
     Parameters
     ----------
@@ -55,10 +59,12 @@ class ReconstructionLoss(torch.nn.Module):
         ``(n_samples, n_features)``, or ``(n_members, n_samples, n_features)``
         for the reconstructions of an ensemble of the same target rows.
         """
-        return _LOSSES[self.loss](reconstruction, target.expand_as(reconstruction),
-                                  reduction="none")
+        return entry_errors(_LOSSES[self.loss], reconstruction,
+                            target.expand_as(reconstruction))
 
     def forward(self, reconstruction, target):
+        if torch.isnan(target).any():
+            return observed_mean(self.elementwise(reconstruction, target), dim=None)
         return _LOSSES[self.loss](reconstruction, target.expand_as(reconstruction),
                                   reduction="mean")
 
@@ -79,6 +85,9 @@ _LIKELIHOODS = {
 def negative_log_likelihood(criterion, reconstruction, target):
     """``-log p(target | reconstruction)`` of every row, summed over features, in nats.
 
+    On a row with missing (NaN) entries, the sum over its observed entries
+    times ``n_features / n_observed`` (see :func:`skae._missing.observed_sum`).
+
     Parameters
     ----------
     criterion : ReconstructionLoss
@@ -91,7 +100,7 @@ def negative_log_likelihood(criterion, reconstruction, target):
     """
     factor, log_normaliser = _LIKELIHOODS[criterion.loss]
     entries = criterion.elementwise(reconstruction, target)
-    return factor * entries.sum(dim=-1) + entries.shape[-1] * log_normaliser
+    return factor * observed_sum(entries) + entries.shape[-1] * log_normaliser
 
 
 def kl_divergence(mean, log_var):
@@ -434,7 +443,7 @@ class AutoencoderNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if self.trim_fraction:
             loss = self.mean_row_loss(
-                self.criterion_.elementwise(y_pred[0], y_true).mean(dim=-1), training)
+                observed_mean(self.criterion_.elementwise(y_pred[0], y_true)), training)
         else:  # the plain path: one fused op
             loss = self.criterion_(y_pred[0], y_true)
         if self.sparsity_weight or self.activity_l1:  # no extra ops on the plain path

@@ -517,16 +517,22 @@ class Encoder(nn.Module):
     offset, scale : array-like of shape (n_features,)
         The input scaling, kept as float32 buffers (they move with the
         module, and are not trained).
+    fill : array-like of shape (n_features,), default=None
+        The value a missing (NaN) entry of ``x`` is given, in the units of
+        ``x``; ``None`` is ``offset``.
     """
 
-    def __init__(self, autoencoder, offset, scale):
+    def __init__(self, autoencoder, offset, scale, fill=None):
         super().__init__()
         skipped = {id(getattr(autoencoder, name)): None
                    for name in getattr(autoencoder, "decoder_parts", ())}
         self.autoencoder = copy.deepcopy(autoencoder, memo=skipped)
         self.register_buffer("offset", torch.as_tensor(offset, dtype=torch.float32).clone())
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32).clone())
+        self.register_buffer("fill", torch.as_tensor(offset if fill is None else fill,
+                                                     dtype=torch.float32).clone())
 
     def forward(self, x):
         x = x.to(self.offset.dtype)
+        x = torch.where(torch.isnan(x), self.fill, x)
         return self.autoencoder.encode((x - self.offset) / self.scale)

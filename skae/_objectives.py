@@ -20,6 +20,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 
 from ._ensembles import ModuleEnsemble
+from ._missing import observed_mean
 from ._net import (
     AutoencoderNet,
     VAENet,
@@ -87,8 +88,11 @@ class Reconstruction:
         """The ``(name, callback)`` list the net trains with."""
         return callbacks
 
-    def batch_scores(self, module, criterion, Xb, draws=None):
+    def batch_scores(self, module, criterion, Xb, draws=None, target=None):
         """Score of every row of the scaled batch ``Xb``; higher is more typical.
+
+        A row's error is the mean over its observed entries (see
+        :mod:`skae._missing`).
 
         Parameters
         ----------
@@ -99,12 +103,16 @@ class Reconstruction:
         Xb : torch.Tensor of shape (n_rows, n_features)
         draws : ndarray or None
             Unused; see :meth:`ELBO.batch_scores`.
+        target : torch.Tensor of shape (n_rows, n_features), default=None
+            The batch with its missing entries NaN, when ``Xb`` is its
+            filled input; ``None`` is ``Xb``.
 
         Returns
         -------
         torch.Tensor of shape (n_rows,), or (n_members, n_rows) for an ensemble
         """
-        return -criterion.elementwise(module(Xb)[0], Xb).mean(dim=-1)
+        target = Xb if target is None else target
+        return -observed_mean(criterion.elementwise(module(Xb)[0], target))
 
     def score_shift(self, loss, input_scale):
         """A constant added to every score (see :meth:`ELBO.score_shift`)."""
@@ -170,7 +178,7 @@ class ELBO(Reconstruction):
                 if isinstance(item, tuple) and item[0] == "early_stopping" else item
                 for item in callbacks]
 
-    def batch_scores(self, module, criterion, Xb, draws=None):
+    def batch_scores(self, module, criterion, Xb, draws=None, target=None):
         """ELBO of every row of the scaled batch ``Xb`` with ``beta=1``, in nats.
 
         The expectation over the posterior is a Monte Carlo average over the
@@ -178,12 +186,13 @@ class ELBO(Reconstruction):
         The members of an ensemble are scored one after another.
         """
         if isinstance(module, ModuleEnsemble):
-            return torch.stack([self.batch_scores(member, criterion, Xb, draws)
+            return torch.stack([self.batch_scores(member, criterion, Xb, draws, target)
                                 for member in module.members])
         mean, log_var = module.posterior(Xb)
         std = torch.exp(0.5 * log_var)
         noise = torch.as_tensor(draws[:, :mean.shape[-1]], dtype=Xb.dtype, device=Xb.device)
-        nll = sum(negative_log_likelihood(criterion, module.decode(mean + std * eps), Xb)
+        target = Xb if target is None else target
+        nll = sum(negative_log_likelihood(criterion, module.decode(mean + std * eps), target)
                   for eps in noise) / len(noise)
         return -(nll + kl_divergence(mean, log_var))
 

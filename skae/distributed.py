@@ -41,6 +41,7 @@ from skorch.callbacks import Callback
 
 from ._base import _BaseAutoencoder, _scaling_statistics, _unscaled_constants
 from ._device import draw_seed, resolve_device
+from ._missing import has_missing
 
 __all__ = ["fit_data_parallel", "fit_in_process_group", "map_blocks", "worker_environment"]
 
@@ -391,6 +392,11 @@ class _DataParallelFit:
     """
 
     def _input_statistics(self, X):
+        if has_missing(X):
+            raise ValueError(
+                "fit_data_parallel does not take missing values (NaN): impute them "
+                "first, or fit in one process with the estimator's fit, which does."
+            )
         return _reduced_scaling_statistics(X, self.scaling)
 
     def _objective_scores(self, X, fitted):

@@ -27,6 +27,7 @@ from numbers import Integral
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._missing import filled
 from .outlier import AutoencoderOutlierDetector, _ensemble_scores
 from .transformers import AutoencoderTransformer, VAETransformer
 
@@ -109,26 +110,32 @@ class _InferenceGraph(torch.nn.Module):
                                                        dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(estimator.input_scale_,
                                                       dtype=torch.float32))
+        # The scaled input of a missing (NaN) entry (see skae._missing).
+        fill = getattr(estimator, "missing_fill_", estimator.input_offset_)
+        self.register_buffer("fill", torch.as_tensor(
+            (fill - estimator.input_offset_) / estimator.input_scale_, dtype=torch.float32))
         self.is_ensemble = isinstance(estimator, AutoencoderOutlierDetector)
         if self.is_ensemble:
             self.register_buffer("member_scale", torch.as_tensor(estimator.member_scale_,
                                                                  dtype=torch.float32))
             self.threshold = float(estimator.offset_)
 
-    def _scores(self, Xb):
-        scores = self.objective.batch_scores(self.module, self.criterion, Xb, self.draws)
+    def _scores(self, Xb, target):
+        scores = self.objective.batch_scores(self.module, self.criterion, Xb, self.draws,
+                                             target)
         scores = scores.transpose(0, -1) + self.score_shift
         return _ensemble_scores(scores, self.member_scale) if self.is_ensemble else scores
 
     def forward(self, X):
         if self.methods == ("inverse_transform",):
             return self.module.decode(X) * self.scale + self.offset
-        Xb = (X - self.offset) / self.scale
+        target = (X - self.offset) / self.scale
+        Xb = filled(target, self.fill)
         outputs = {}
         if "transform" in self.methods:
             outputs["transform"] = self.module.encode(Xb)
         if {"score_samples", "decision_function", "predict"} & set(self.methods):
-            scores = self._scores(Xb)
+            scores = self._scores(Xb, target)
             outputs["score_samples"] = scores
             if self.is_ensemble:
                 decision = scores - self.threshold

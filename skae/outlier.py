@@ -573,7 +573,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         The mean over the members of each member's score divided by
         ``member_scale_``. A member's score is its negative reconstruction
         error (the mean over features of ``loss``, absolute error by
-        default, in the scaled space the network was trained in), or with
+        default, in the scaled space the network was trained in; over the
+        observed features of a row with missing values), or with
         ``backbone='vae'`` its ELBO, as in
         :meth:`VAETransformer.score_samples <skae.VAETransformer.score_samples>`.
 
@@ -690,7 +691,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         divided by ``member_scale_``, and the members are averaged, so
         columns are comparable. With the ``'autoencoder'`` backbone their
         mean over features is ``-score_samples(X)``; with ``'vae'`` they are
-        the errors of the decoded posterior means.
+        the errors of the decoded posterior means. A missing (NaN) entry's
+        error is NaN.
 
         Parameters
         ----------
@@ -710,9 +712,9 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         # member axis (no weighted copy of every member's errors).
         weights = torch.as_tensor(1.0 / (self.member_scale_ * len(self.member_scale_)))
 
-        def errors(module, Xb):
-            entries = criterion.elementwise(module(Xb)[0], Xb)
+        def errors(module, Xb, target):
+            entries = criterion.elementwise(module(Xb)[0], target)
             return torch.tensordot(weights.to(entries), entries, dims=1)
 
-        return self._map_batches(X, errors).astype(np.float64)
+        return self._map_batches(X, errors, with_targets=True).astype(np.float64)
 

@@ -245,7 +245,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         encoder : torch.nn.Module
             Maps a float tensor of shape ``(batch, n_features_in_)`` to codes
             of shape ``(batch, n_components_)``; float64 input is cast to
-            float32.
+            float32. A missing (NaN) entry is given ``missing_fill_``, as in
+            :meth:`transform`.
 
         Examples
         --------
@@ -276,15 +277,18 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         if not isinstance(include_scaling, bool):
             raise TypeError(f"include_scaling must be True or False, got {include_scaling!r}.")
         offset, scale = self.input_offset_, self.input_scale_
+        fill = getattr(self, "missing_fill_", offset)  # a missing entry's input
         if not include_scaling:
+            fill = (fill - offset) / scale
             offset, scale = np.zeros_like(offset), np.ones_like(scale)
-        return Encoder(self.net_.module_, offset, scale).float().cpu().train()
+        return Encoder(self.net_.module_, offset, scale, fill).float().cpu().train()
 
     def score_samples(self, X):
         """Negative reconstruction error of every sample.
 
-        The error is the mean over features of ``loss``, measured in the
-        scaled space the network was trained in. Higher is better.
+        The error is the mean over features of ``loss`` (over the observed
+        features of a row with missing values), measured in the scaled space
+        the network was trained in. Higher is better.
 
         Parameters
         ----------
@@ -467,7 +471,9 @@ class VAETransformer(AutoencoderTransformer):
         ``X`` in its original units (the log-Jacobian of the scaling is
         included), a lower bound of the ``log p(x)`` that ``PCA.score`` or
         ``GaussianMixture.score`` report; for ``'bce'`` it is the Bernoulli
-        log-probability of the scaled data.
+        log-probability of the scaled data. On a row with missing values the
+        log-likelihood is the sum over its observed features times
+        ``n_features / n_observed``.
 
         Parameters
         ----------

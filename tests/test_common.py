@@ -5,6 +5,7 @@ from conftest import CPU, dense
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
+    AutoencoderImputer,
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
     ConvNetwork,
@@ -40,6 +41,8 @@ ESTIMATORS = [
     # A threshold calibrated on held-out rows (half of them: the checks fit
     # on as few as 2 rows).
     AutoencoderOutlierDetector(**FAST, false_alarm_rate=0.5, calibration_fraction=0.5),
+    AutoencoderImputer(**FAST),
+    AutoencoderImputer(**FAST, add_indicator=True, n_components=1),
 ] + [
     AutoencoderTransformer(**{**FAST, **variant}) for variant in VARIANTS
 ] + [

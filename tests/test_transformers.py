@@ -169,13 +169,13 @@ def test_fit_leaves_global_rng_state_alone(X, random_state, early_stopping):
 
 # ------------------------------------------------------------ bad input
 @pytest.mark.parametrize("method", ["fit", "transform", "score_samples"])
-@pytest.mark.parametrize("value, match", [(np.nan, "Input X contains NaN"),
-                                          (np.inf, "Input X contains infinity")])
-def test_nan_and_inf_are_rejected(X, method, value, match):
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_inf_is_rejected(X, method, value):
+    # NaN is a missing entry (tests/test_missing.py); infinity is an error.
     model = fast().fit(X)
     bad = X.copy()
     bad[3, 2] = value
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match="Input X contains infinity"):
         getattr(model, method)(bad)
 
 
@@ -213,13 +213,13 @@ def test_wrong_code_width_in_inverse_transform(X):
 
 def test_string_columns_in_a_numpy_object_array_are_rejected():
     X = np.array([[1.0, "a"], [2.0, "b"], [3.0, "c"]], dtype=object)
-    with pytest.raises(ValueError, match="could not convert string to float"):
+    with pytest.raises(ValueError, match="could not convert string to float.*OneHotEncoder"):
         fast().fit(X)
 
 
 def test_string_columns_in_a_dataframe_are_rejected():
     X = pd.DataFrame({"x": [1.0, 2.0, 3.0], "colour": ["red", "green", "blue"]})
-    with pytest.raises(ValueError, match="could not convert string to float"):
+    with pytest.raises(ValueError, match=r"column\(s\): 'colour'\. .*OneHotEncoder"):
         fast().fit(X)
 
 
