@@ -32,7 +32,8 @@ from ._budget import steps_for_epochs
 from ._timing import add_threads_argument, apply_threads, plain_torch_epoch
 
 NETWORKS = {
-    "dense (256, 128)": {"network": DenseNetwork(hidden_layer_sizes=(256, 128))},
+    "dense (256, 128)": {"network": DenseNetwork(hidden_layer_sizes=(256, 128),
+                                                 linear_path=False)},
     "conv (16, 32)": {"network": ConvNetwork(input_shape=(1, 28, 28))},
 }
 
@@ -52,7 +53,7 @@ def run(epochs=3, devices=None):
     rows = []
     for name, params in NETWORKS.items():
         for device in devices:
-            model = AutoencoderTransformer(n_components=32, batch_size=256, tol=0.0,
+            model = AutoencoderTransformer(n_components=32, batch_size=256, tol=0.0, early_stopping=False,
                                            n_iter_no_change=epochs, device=device,
                                            random_state=0, **params)
             with warnings.catch_warnings():
@@ -108,7 +109,7 @@ def skae_step_seconds(X, epochs, device, compile, batch_size=128):
     The first epoch warms up and pays the compilation; the steps after it
     are timed between the ends of epochs, by a callback.
     """
-    model = AutoencoderTransformer(n_components=32, batch_size=batch_size, tol=0.0,
+    model = AutoencoderTransformer(n_components=32, batch_size=batch_size, tol=0.0, early_stopping=False,
                                    n_iter_no_change=epochs + 1, device=device,
                                    compile=compile, random_state=0,
                                    callbacks=[("clock", _EpochClock())],

@@ -32,12 +32,14 @@ SETTINGS = {"n_components": 8, "hidden_layer_sizes": (64,), "activation": "elu",
 
 def fit_skae(X, epochs, seed, device="cpu", batch_size=SETTINGS["batch_size"]):
     """Fit time of ``AutoencoderTransformer`` with early stopping disabled."""
+    # The same network and work as the hand-written loop: no PCA start, no
+    # validation split.
     network = DenseNetwork(hidden_layer_sizes=SETTINGS["hidden_layer_sizes"],
-                           activation=SETTINGS["activation"])
+                           activation=SETTINGS["activation"], linear_path=False)
     model = AutoencoderTransformer(
         n_components=SETTINGS["n_components"], network=network,
         learning_rate=SETTINGS["learning_rate"], batch_size=batch_size,
-        max_steps=steps_for_epochs(epochs, len(X), batch_size), tol=0.0,
+        max_steps=steps_for_epochs(epochs, len(X), batch_size), tol=0.0, early_stopping=False,
         n_iter_no_change=epochs, device=device, random_state=seed)
     return timed_fit(model, X)
 

@@ -115,12 +115,6 @@ def _encoded_dataset(encoder, dataset, device):
     return ArrayDataset(codes, np.zeros(n_columns), np.ones(n_columns), device)
 
 
-def _start_linear_path(module, dataset, setup):
-    """Start a module with a linear path at the PCA of ``dataset``'s scaled rows."""
-    if hasattr(module, "start_at"):
-        module.start_at(*principal_axes(dataset, setup["n_components"], setup["seed"]))
-
-
 def _start_loss(net):
     """The validation loss of the weights training started from (kept by early stopping)."""
     return next(callback.best_score_ for _, callback in net.callbacks_
@@ -464,7 +458,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
             if setup["pretrain_epochs"]:
                 self._pretrain(net.module_, train, setup["seed"], setup["device"],
                                setup["network"])
-            _start_linear_path(net.module_, dataset, setup)
+            self._start_linear_path(net.module_, dataset, setup)
             fitted = self._trained(net, train, X, setup)
         return fitted, fitted["n_steps_"] >= self.max_steps
 
@@ -484,7 +478,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
             net = self._new_net(setup, training_params, max_epochs=1, train_split=None,
                                 callbacks=_without_stopping_rules(
                                     self._callbacks(setup["params"])))
-            _start_linear_path(net.module_, train, setup)
+            self._start_linear_path(net.module_, train, setup)
             return self._trained(net, train, X, setup), False
 
     def _train_chunk(self, X):
@@ -622,6 +616,18 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         them over the rows of every process instead.
         """
         return _scaling_statistics(X, self.scaling)
+
+    def _start_linear_path(self, module, dataset, setup):
+        """Start a module with a linear path at the PCA of ``dataset``'s scaled rows.
+
+        :mod:`skae.distributed` sums the rows' moments over its processes.
+        """
+        if hasattr(module, "start_at"):
+            module.start_at(*principal_axes(dataset, setup["n_components"], setup["seed"],
+                                            total=self._sum_over_processes))
+
+    #: Sums an array over the processes of a data-parallel fit (None: one process).
+    _sum_over_processes = None
 
     def _training_rows(self, X, seed):
         """The rows of validated ``X`` the network trains on (a subclass may subsample)."""

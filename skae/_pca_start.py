@@ -16,7 +16,7 @@ _MAX_COVARIANCE_FEATURES = 4096
 _MAX_SVD_ROWS = 20000
 
 
-def principal_axes(dataset, n_components, seed):
+def principal_axes(dataset, n_components, seed, total=None):
     """Mean and the ``n_components`` strongest principal axes of a dataset's scaled rows.
 
     Parameters
@@ -28,6 +28,11 @@ def principal_axes(dataset, n_components, seed):
     seed : int
         Draws the rows of the SVD when there are too many features for the
         covariance matrix.
+    total : callable, default=None
+        Sums an array over every process of a data-parallel fit, so that
+        the axes are those of all their rows; ``None``: this process's rows
+        are all the rows. (Too wide for the covariance matrix, the axes are
+        those of this process's rows.)
 
     Returns
     -------
@@ -45,11 +50,14 @@ def principal_axes(dataset, n_components, seed):
         mean = scaled.mean(axis=0)
         _, _, axes = np.linalg.svd(scaled - mean, full_matrices=False)
         return mean, _signed(axes[:n_components])
-    total, gram = np.zeros(n_features), np.zeros((n_features, n_features))
+    sums, gram = np.zeros(n_features), np.zeros((n_features, n_features))
     for scaled in dataset.scaled_blocks():
-        total += scaled.sum(axis=0)
+        sums += scaled.sum(axis=0)
         gram += scaled.T @ scaled
-    mean = total / n_samples
+    if total is not None:
+        n_samples, sums, gram = (total(np.asarray(v, dtype=np.float64))
+                                 for v in (float(n_samples), sums, gram))
+    mean = sums / n_samples
     covariance = gram / n_samples - np.outer(mean, mean)
     _, vectors = np.linalg.eigh(covariance)  # ascending eigenvalues
     return mean, _signed(vectors[:, ::-1][:, :n_components].T)

@@ -399,6 +399,10 @@ class _DataParallelFit:
             )
         return _reduced_scaling_statistics(X, self.scaling)
 
+    @staticmethod
+    def _sum_over_processes(array):
+        return _all_reduce(array, _dist().ReduceOp.SUM)
+
     def _objective_scores(self, X, fitted):
         scores = super()._objective_scores(X, fitted)
         gathered = _all_gather(scores)

@@ -66,8 +66,9 @@ def test_encoder_module_reproduces_transform_on_raw_rows(digits, kind):
 def test_encoder_module_leaves_out_the_decoder(digits):
     ae = _fitted(digits)
     n_weights = sum(p.numel() for p in ae.encoder_module().parameters())
-    # 64 -> 8 -> 3: the decoder's 3 -> 8 -> 64 weights are not in the module.
-    assert n_weights == 64 * 8 + 8 + 8 * 3 + 3
+    # 64 -> 8 -> 3 and the linear path 64 -> 3: the decoder's 3 -> 8 -> 64
+    # and 3 -> 64 weights are not in the module.
+    assert n_weights == 64 * 8 + 8 + 8 * 3 + 3 + 64 * 3 + 3
     assert n_weights < sum(p.numel() for p in ae.net_.module_.parameters())
 
 
