@@ -263,3 +263,18 @@ def test_bad_combinations_raise_and_leave_the_detector_as_it_was(params, n_sampl
 def test_out_of_range_values_are_rejected(name, value):
     with pytest.raises(ValueError, match=name):
         AutoencoderOutlierDetector(**FAST, **{name: value}).fit(np.ones((30, 2)))
+
+
+def test_a_row_on_a_contamination_percentile_keeps_its_label_alone():
+    # With 401 rows the 25th percentile is the 101st smallest score itself:
+    # the threshold used to be that row's score.
+    X = _inliers(np.random.RandomState(3), 401)
+    detector = AutoencoderOutlierDetector(**FAST, contamination=0.25).fit(X)
+    scores = detector.score_samples(X)
+    on_rule = np.argsort(scores)[100]
+    assert np.sort(scores)[99] < detector.offset_ < scores[on_rule]
+    labels = detector.predict(X)
+    assert (labels == -1).sum() == 100
+    for rows in (X[on_rule:on_rule + 1], X[on_rule:on_rule + 2], X[on_rule:on_rule + 5]):
+        assert detector.predict(rows)[0] == labels[on_rule] == 1
+        assert detector.decision_function(rows)[0] > 0
