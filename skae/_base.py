@@ -619,7 +619,10 @@ class _BaseAutoencoder(BaseEstimator):
                 torch.as_tensor(mean_row, dtype=Xb.dtype, device=Xb.device).expand_as(Xb),
                 Xb).mean(dim=1)
 
-        error = float(self._reconstruction_errors(X, fitted=fitted).mean())
+        try:
+            error = float(self._reconstruction_errors(X, fitted=fitted).mean())
+        except OutputOverflowError:  # the weights are huge: reported below
+            error = math.inf
         baseline = float(self._map_batches(X, mean_row_errors, fitted=fitted).mean())
         if not error <= max(_DIVERGENCE_FACTOR * baseline, 1.0):
             raise TrainingDivergedError(
@@ -679,7 +682,9 @@ class _BaseAutoencoder(BaseEstimator):
         result, start = None, 0
         with torch.inference_mode():
             for Xb, _ in BatchIterator(dataset, _INFERENCE_BATCH_SIZE):
-                output = fn(module, Xb).cpu().numpy()
+                output = fn(module, Xb)
+                _check_finite_output(output, Xb)
+                output = output.cpu().numpy()
                 if result is None:  # one output array, no list of batches to join
                     result = np.empty((X.shape[0], *output.shape[1:]), output.dtype)
                 result[start:start + len(output)] = output
@@ -747,6 +752,32 @@ class _BaseAutoencoder(BaseEstimator):
     def _score_samples(self, X, fitted=None):
         """Float64 score of every row of validated ``X``; higher is more typical."""
         return self._objective_scores(X, vars(self) if fitted is None else fitted)
+
+
+class OutputOverflowError(ValueError):
+    """Raised when a network's outputs on finite input are not finite."""
+
+
+def _check_finite_output(output, Xb):
+    """Raise :class:`OutputOverflowError` unless the batch ``output`` is finite.
+
+    The input was checked finite, so a value that is not is an overflow in
+    the network's layers. A finite sum proves every value finite, at a
+    fraction of the cost of ``isfinite``; only a sum that is not is checked
+    value by value.
+    """
+    if not output.is_floating_point() or torch.isfinite(output.sum()) or (
+            torch.isfinite(output).all()):
+        return
+    largest = float(Xb.abs().max())
+    raise OutputOverflowError(
+        f"The network's outputs overflow on this finite input: its rows reach "
+        f"{largest:.3g} in the scaled space the network computes in "
+        f"({str(Xb.dtype).removeprefix('torch.')}, up to "
+        f"{torch.finfo(Xb.dtype).max:.3g}), and its layers give values beyond that "
+        "range (inf or NaN). Check the input for wrongly huge values, or scale it "
+        "like the training data."
+    )
 
 
 def _inference_module(net, input_dtype):
