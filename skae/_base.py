@@ -681,7 +681,7 @@ class _BaseAutoencoder(BaseEstimator):
         dataset = ArrayDataset(X, offset, scale, net.device, dtype)
         result, start = None, 0
         with torch.inference_mode():
-            for Xb, _ in BatchIterator(dataset, _INFERENCE_BATCH_SIZE):
+            for Xb, _ in BatchIterator(dataset, _inference_batch_size(module)):
                 output = fn(module, Xb)
                 _check_finite_output(output, Xb)
                 output = output.cpu().numpy()
@@ -752,6 +752,16 @@ class _BaseAutoencoder(BaseEstimator):
     def _score_samples(self, X, fitted=None):
         """Float64 score of every row of validated ``X``; higher is more typical."""
         return self._objective_scores(X, vars(self) if fitted is None else fitted)
+
+
+def _inference_batch_size(module):
+    """Rows per inference batch: ``_INFERENCE_BATCH_SIZE`` shared by an ensemble's members.
+
+    An ensemble computes every member's activations and reconstruction of
+    each row at once, so its batches are that many times smaller, and its
+    peak memory is that of one network's batch.
+    """
+    return max(1, _INFERENCE_BATCH_SIZE // getattr(module, "n_members", 1))
 
 
 class OutputOverflowError(ValueError):

@@ -246,6 +246,29 @@ def test_outlier_benchmark_end_to_end(data_dir, tmp_path):
     assert "| 10_cover | 80 | 10 |" in report
 
 
+def test_inference_memory_benchmark_measures_and_reports(tmp_path, monkeypatch):
+    import skae
+    from benchmarks import inference_memory
+
+    X = inference_memory.table(50, 12)
+    assert X.dtype == np.float32 and X.shape == (50, 12)
+    path = skae.save(AutoencoderOutlierDetector(n_estimators=2, max_steps=2, device="cpu",
+                                                random_state=0).fit(X),
+                     tmp_path / "model.safetensors")
+    row = inference_memory.measure_one(path, "score_samples", 300, 12, repeats=1)
+    assert row["input_mib"] == 300 * 12 * 4 / 2**20
+    # Meaningful in a fresh process only (the benchmark's children): here the
+    # test process's earlier peak may be above it.
+    assert row["added_peak_per_input"] == row["added_peak_mib"] / row["input_mib"]
+    assert row["seconds"] > 0
+    # The report, from measurements made in child processes (not run here).
+    monkeypatch.setattr(inference_memory, "measure", lambda *args: {"score_samples, x": row})
+    inference_memory.main(["--rows", "300", "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "inference_memory.json").read_text())
+    assert saved["methods"] == {"score_samples, x": row}
+    assert "| score_samples, x |" in (tmp_path / "inference_memory.md").read_text()
+
+
 def test_benchmarks_write_to_an_ignored_folder_by_default():
     assert outliers.parse_args([]).out == _output.LATEST
     assert outliers.parse_args(["--out", "x"]).out.name == "x"

@@ -232,6 +232,19 @@ def test_transform_memory_is_bounded_by_the_batch():
     assert peak < 4 * batch_bytes < X.size * 8
 
 
+def test_an_ensemble_shares_one_inference_batch_among_its_members():
+    """8 members at 4,096 rows each held 8 networks' batches at once (6x the input)."""
+    X = data(n_samples=1200, dtype=np.float32)
+    detector = AutoencoderOutlierDetector(n_estimators=8, max_steps=5, device="cpu",
+                                          random_state=0).fit(X[:40])
+    single = small().fit(X[:40])
+    for estimator, members in ((detector, 8), (single, 1)):
+        sizes = []
+        estimator._map_batches(np.tile(X, (8, 1)), lambda module, Xb: sizes.append(len(Xb))
+                               or Xb[:, 0])
+        assert max(sizes) == _INFERENCE_BATCH_SIZE // members
+
+
 # ------------------------------------------------------------------ devices
 @pytest.mark.parametrize("device", ["xpu", "hpu", "meta", "mps", "cuda", "cuda:7", "tpu"])
 def test_unavailable_devices_are_refused_clearly(device):
