@@ -380,3 +380,39 @@ def test_few_labels_refuses_freeze_steps_outside_the_budget(freeze_steps, capsys
         few_labels.main(["--freeze-steps", freeze_steps])
     assert "--freeze-steps must be between 0 and --finetune-steps (1500)" in (
         capsys.readouterr().err)
+
+
+def test_gpu_check_without_cuda_says_so_and_exits_0(tmp_path, monkeypatch, capsys):
+    from benchmarks import gpu_check
+
+    monkeypatch.setattr(gpu_check.torch.cuda, "is_available", lambda: False)
+    assert gpu_check.main(["--out", str(tmp_path)]) == 0
+    assert "No CUDA device" in capsys.readouterr().out
+    assert "nothing was checked" in (tmp_path / "gpu_check.md").read_text()
+    assert json.loads((tmp_path / "gpu_check.json").read_text())["checks"] == []
+
+
+def test_gpu_check_reports_every_check_and_fails_on_any_failure(tmp_path, monkeypatch):
+    from benchmarks import gpu_check
+
+    def failing():
+        raise AssertionError("outputs differ")
+
+    def skipped():
+        raise gpu_check.Skipped("1 GPU: nccl needs 2")
+
+    checks = {"passing": lambda: "fine", "failing": failing, "skipped": skipped}
+    results = gpu_check.run_checks(checks)
+    assert [r["status"] for r in results] == ["passed", "failed", "skipped"]
+    assert "outputs differ" in results[1]["details"]
+    about = {"gpus": "NVIDIA Test GPU", "cuda": "12.8", "torch": "2.13", "skae": "0.3.0",
+             "python": "3.11"}
+    text = gpu_check.write_report(tmp_path, about, results)
+    assert "NVIDIA Test GPU" in text and "| failing | failed |" in text
+    assert "AssertionError: outputs differ" in text
+    saved = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert saved == {"machine": about, "checks": results}
+    monkeypatch.setattr(gpu_check.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(gpu_check, "machine", lambda: about)
+    monkeypatch.setattr(gpu_check, "run_checks", lambda: results)
+    assert gpu_check.main(["--out", str(tmp_path)]) == 1
