@@ -341,7 +341,7 @@ WEIGHT = "fitted/net_/weights.0"
 
 def _optimizer_group(document):
     """The [name, value] pairs of the saved optimiser's first parameter group."""
-    pairs = dict((key, value) for key, value in document["fitted"]["net_"]["optimizer"]["items"])
+    pairs = dict(document["fitted"]["net_"]["optimizer"]["items"])
     group = pairs["param_groups"][0]["items"]
     assert group[0][0] == "lr"
     return group

@@ -240,8 +240,12 @@ def test_an_ensemble_shares_one_inference_batch_among_its_members():
     single = small().fit(X[:40])
     for estimator, members in ((detector, 8), (single, 1)):
         sizes = []
-        estimator._map_batches(np.tile(X, (8, 1)), lambda module, Xb: sizes.append(len(Xb))
-                               or Xb[:, 0])
+
+        def record(module, Xb, sizes=sizes):
+            sizes.append(len(Xb))
+            return Xb[:, 0]
+
+        estimator._map_batches(np.tile(X, (8, 1)), record)
         assert max(sizes) == _INFERENCE_BATCH_SIZE // members
 
 
