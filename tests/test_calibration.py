@@ -86,7 +86,8 @@ def test_the_threshold_is_the_conformal_quantile_of_the_calibration_scores(calib
     # 50th smallest score.
     assert _conformal_rank(500, 0.1) == 451
     # The threshold lies half-way below it, above the 49th.
-    assert detector.offset_ == (scores[48] + scores[49]) / 2 == -detector.threshold_
+    assert detector.offset_ == pytest.approx((scores[48] + scores[49]) / 2, abs=0, rel=1e-15)
+    assert detector.offset_ == -detector.threshold_
     assert scores[48] < detector.offset_ < scores[49]
     # At most a share alpha of the calibration rows are below the threshold.
     assert np.sum(scores < detector.offset_) <= 0.1 * 501 - 1

@@ -103,7 +103,8 @@ def test_contamination_sets_the_training_outlier_share(data, contamination):
     scores = np.sort(detector.score_samples(X))
     n_below = np.sum(scores < np.percentile(scores, 100 * contamination))
     # Half-way between the two scores around the percentile, below the same rows.
-    assert detector.offset_ == (scores[n_below - 1] + scores[n_below]) / 2
+    assert detector.offset_ == pytest.approx((scores[n_below - 1] + scores[n_below]) / 2,
+                                             abs=0, rel=1e-15)
 
 
 def test_auto_threshold_is_mean_plus_one_std_of_training_errors(data):
