@@ -45,11 +45,11 @@ def synthetic_images(n_samples=60_000, n_features=784, rank=32, seed=0):
     return X + 0.05 * rng.rand(n_samples, n_features).astype(np.float32)
 
 
-def run(epochs=3, devices=None):
-    """Rows ``(network, device, fit seconds, transform seconds)``."""
+def run(epochs=3, devices=None, n_samples=60_000):
+    """Rows ``(network, device, fit seconds, transform seconds)`` on ``n_samples`` rows."""
     if devices is None:
         devices = ["cuda", "cpu"] if torch.cuda.is_available() else ["cpu"]
-    X = synthetic_images()
+    X = synthetic_images(n_samples)
     rows = []
     for name, params in NETWORKS.items():
         for device in devices:

@@ -685,7 +685,10 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
                 torch.as_tensor(mean_row, dtype=Xb.dtype, device=Xb.device).expand_as(Xb),
                 target))
 
-        error = float(self._reconstruction_errors(X, fitted=fitted).mean())
+        try:
+            error = float(self._reconstruction_errors(X, fitted=fitted).mean())
+        except OutputOverflowError:  # the weights are huge: reported below
+            error = math.inf
         baseline = float(self._map_batches(X, mean_row_errors, fitted=fitted,
                                            with_targets=True).mean())
         if not error <= max(_DIVERGENCE_FACTOR * baseline, 1.0):
@@ -761,8 +764,9 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
                                fill=_missing_fill(fitted) if scaled else None)
         result, start = None, 0
         with torch.inference_mode(), cpu_threads(getattr(self, "n_jobs", None)):
-            for Xb, target in BatchIterator(dataset, _INFERENCE_BATCH_SIZE):
+            for Xb, target in BatchIterator(dataset, _inference_batch_size(module)):
                 output = fn(module, Xb, target) if with_targets else fn(module, Xb)
+                _check_finite_output(output, Xb, target)
                 output = output.cpu().numpy()
                 if result is None:  # one output array, no list of batches to join
                     result = np.empty((X.shape[0], *output.shape[1:]), output.dtype)
@@ -842,6 +846,46 @@ def _missing_fill(fitted):
     has none recorded, and gets its offset (0 once scaled).
     """
     return fitted.get("missing_fill_", fitted["input_offset_"])
+
+
+def _inference_batch_size(module):
+    """Rows per inference batch: ``_INFERENCE_BATCH_SIZE`` shared by an ensemble's members.
+
+    An ensemble computes every member's activations and reconstruction of
+    each row at once, so its batches are that many times smaller, and its
+    peak memory is that of one network's batch.
+    """
+    return max(1, _INFERENCE_BATCH_SIZE // getattr(module, "n_members", 1))
+
+
+class OutputOverflowError(ValueError):
+    """Raised when a network's outputs on finite input are not finite."""
+
+
+def _check_finite_output(output, Xb, target):
+    """Raise :class:`OutputOverflowError` unless the batch ``output`` is finite.
+
+    The input was checked finite, so a value that is not is an overflow in
+    the network's layers; per-entry outputs may be NaN only where the entry
+    is missing (NaN in ``target``). A finite sum proves every value finite,
+    at a fraction of the cost of ``isfinite``; only a sum that is not is
+    checked value by value.
+    """
+    if not output.is_floating_point() or torch.isfinite(output.sum()):
+        return
+    if output.shape == target.shape:  # per entry: a missing entry's NaN is no overflow
+        output = torch.where(torch.isnan(target), 0.0, output)
+    if torch.isfinite(output).all():
+        return
+    largest = float(Xb.abs().max())
+    raise OutputOverflowError(
+        f"The network's outputs overflow on this finite input: its rows reach "
+        f"{largest:.3g} in the scaled space the network computes in "
+        f"({str(Xb.dtype).removeprefix('torch.')}, up to "
+        f"{torch.finfo(Xb.dtype).max:.3g}), and its layers give values beyond that "
+        "range (inf or NaN). Check the input for wrongly huge values, or scale it "
+        "like the training data."
+    )
 
 
 def _inference_module(net, input_dtype):

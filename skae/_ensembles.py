@@ -91,7 +91,8 @@ class DenseEnsemble(nn.Module):
             raise ValueError("every member of a DenseEnsemble needs the same number of layers")
         n_members = len(member_sizes)
         self.code_widths = [sizes[-1] for sizes in member_sizes]
-        widths = torch.tensor(member_sizes)  # (n_members, depth + 1)
+        # On the CPU even under a meta device (skae.load sizes a network on one).
+        widths = torch.tensor(member_sizes, device="cpu")  # (n_members, depth + 1)
         encoder = [n_features, *widths.max(dim=0).values.tolist()]
         sizes = [*encoder, *encoder[-2::-1]]
         self.n_members = n_members
@@ -101,7 +102,7 @@ class DenseEnsemble(nn.Module):
         # Masks of the real units after each layer (None: the reconstruction).
         unit_widths = [*widths.T, *widths.T.flip(0)[1:]]
         for i, member_widths in enumerate(unit_widths):
-            units = torch.arange(sizes[i + 1])[None, None, :]
+            units = torch.arange(sizes[i + 1], device="cpu")[None, None, :]
             self.register_buffer(f"mask{i}", (units < member_widths[:, None, None]).float())
         self.activations = [code_activation if i == self.code_layer
                             else output_activation if i == n_layers - 1 else activation

@@ -156,9 +156,11 @@ def map_blocks(estimator, X, method="transform"):
     ``estimator.method`` on its own, so memory per task grows with the block,
     not with ``X``. The estimator enters the task graph once, as one task:
     the distributed scheduler sends it to each worker once, where it stays
-    for every block that worker scores. Row ``i`` of the result is the
-    in-memory ``estimator.method(X)[i]``: every method of a skae estimator
-    treats each row on its own.
+    for every block that worker scores. Every method of a skae estimator
+    treats each row on its own, so row ``i`` of the result is the in-memory
+    ``estimator.method(X)[i]``: exactly for ``predict``, and for the float
+    outputs up to the last digit (about ``1e-16`` of the value), since
+    matrix products round differently with the number of rows in a block.
 
     Parameters
     ----------

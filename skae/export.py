@@ -68,9 +68,9 @@ def _supported_methods(estimator):
 def _resolved_methods(estimator, method):
     """``method`` (None, a name or a sequence of names) as a tuple of method names."""
     supported = _supported_methods(estimator)
-    methods = (supported[0],) if method is None else (
-        (method,) if isinstance(method, str) else tuple(method))
-    unknown = [name for name in methods if name not in supported]
+    methods = ((supported[0],) if method is None else (method,) if isinstance(method, str)
+               else tuple(method) if isinstance(method, (list, tuple)) else ())
+    unknown = [name for name in methods if not isinstance(name, str) or name not in supported]
     if not methods or unknown or len(set(methods)) != len(methods):
         raise ValueError(
             f"method must be one of {supported} or a list of distinct ones for "
@@ -163,6 +163,23 @@ def _quiet_exporter():
         logger.setLevel(level)
 
 
+def _check_opset(model, target_opset):
+    """Raise unless ``model`` is in opset ``target_opset`` (any opset when ``None``).
+
+    torch's exporter writes its own opset and converts it to the one asked
+    for; where the conversion fails it returns its own opset instead.
+    """
+    written = next(entry.version for entry in model.opset_import
+                   if entry.domain in ("", "ai.onnx"))
+    if target_opset is not None and written != target_opset:
+        raise ValueError(
+            f"target_opset={target_opset} cannot be honoured: torch's ONNX exporter "
+            f"could not convert this model to opset {target_opset} and wrote opset "
+            f"{written}. Give a target_opset it can convert to (such as {written}), or "
+            "None for the exporter's default."
+        )
+
+
 def _export_graph(estimator, methods, target_opset):
     """The ONNX model of ``methods`` of a fitted estimator, traced by torch's exporter."""
     _import_optional("onnx")
@@ -180,6 +197,7 @@ def _export_graph(estimator, methods, target_opset):
     from . import __version__
 
     model = program.model_proto
+    _check_opset(model, target_opset)
     model.producer_name, model.producer_version = "skae", __version__
     model.doc_string = (f"{type(estimator).__name__}.{', '.join(methods)} on float32 "
                         "rows of raw input; exported by skae.to_onnx.")
@@ -213,7 +231,9 @@ def to_onnx(estimator, path=None, *, method=None, target_opset=None):
         ``'score_samples'`` for the detector.
     target_opset : int, default=None
         The ONNX opset of the model; ``None`` is the default of
-        ``torch.onnx.export``.
+        ``torch.onnx.export``. torch's exporter converts its graph to this
+        opset; an opset it cannot convert this model to raises a
+        ``ValueError`` rather than giving a model of another opset.
 
     Returns
     -------
@@ -228,6 +248,11 @@ def to_onnx(estimator, path=None, *, method=None, target_opset=None):
     ------
     ImportError
         When ``onnx`` or ``onnxscript`` is missing (``pip install skae[onnx]``).
+    NotFittedError
+        When the estimator is not fitted.
+    ValueError
+        When ``method`` is not a supported method name or list of them, or
+        ``target_opset`` is not an opset the model can be written in.
 
     See Also
     --------
@@ -255,11 +280,15 @@ def to_onnx(estimator, path=None, *, method=None, target_opset=None):
     >>> np.allclose(codes, ae.transform(X), rtol=1e-5, atol=1e-5)
     True
     """
-    methods = _resolved_methods(estimator, method)
     check_is_fitted(estimator)
+    methods = _resolved_methods(estimator, method)
+    onnx = _import_optional("onnx")
+    newest = onnx.defs.onnx_opset_version()
     if target_opset is not None and (not isinstance(target_opset, Integral)
-                                     or isinstance(target_opset, bool) or target_opset < 1):
-        raise ValueError(f"target_opset must be a positive integer, got {target_opset!r}.")
+                                     or isinstance(target_opset, bool)
+                                     or not 1 <= target_opset <= newest):
+        raise ValueError(f"target_opset must be an integer from 1 to {newest} (the newest "
+                         f"opset of the installed onnx), got {target_opset!r}.")
     model = _export_graph(estimator, methods, target_opset)
     if path is not None:
         with open(path, "wb") as file:
@@ -304,6 +333,7 @@ def _calculate_shapes(operator):
     from skl2onnx.common.data_types import FloatTensorType, Int64TensorType
 
     estimator = operator.raw_operator
+    check_is_fitted(estimator)
     if len(operator.inputs) != 1:
         raise RuntimeError(
             f"{type(estimator).__name__} takes one float32 input of every feature, got "

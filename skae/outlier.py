@@ -1,6 +1,7 @@
 """Outlier detection by reconstruction error."""
 
 import math
+from fractions import Fraction
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -59,27 +60,96 @@ def _ensemble_scores(member_scores, member_scale):
     return (member_scores / member_scale).mean(axis=1)
 
 
+def _n_flaggable(n_calibration, false_alarm_rate):
+    """How many of the p-values ``j / (n + 1)``, ``j = 1 .. n``, are at most the rate.
+
+    Exact, with no slack: ``floor((n + 1) alpha)`` in rational arithmetic on
+    the float ``alpha``, plus one when the next p-value, computed in float
+    as :meth:`AutoencoderOutlierDetector.p_values` computes it, rounds to
+    ``alpha`` or below. So a row is flagged exactly when the p-value it is
+    given is at most ``false_alarm_rate``.
+    """
+    alpha = float(false_alarm_rate)
+    n_below = math.floor((n_calibration + 1) * Fraction(alpha))
+    if (n_below + 1.0) / (n_calibration + 1.0) <= alpha:
+        n_below += 1
+    return min(n_below, n_calibration)
+
+
 def _conformal_rank(n_calibration, false_alarm_rate):
     """``k = ceil((n + 1)(1 - alpha))``: the rank of the split-conformal quantile.
 
     The threshold is the ``k``-th smallest of the ``n`` calibration anomaly
-    scores; it exists only when ``k <= n``. The small slack keeps products
-    such as ``20 * 0.95`` from rounding up past an integer.
+    scores; it exists only when ``k <= n``. It is ``n + 1`` minus the number
+    of p-values at most ``alpha`` (:func:`_n_flaggable`), computed exactly.
     """
-    return math.ceil((n_calibration + 1) * (1 - false_alarm_rate) - 1e-9)
+    return n_calibration + 1 - _n_flaggable(n_calibration, false_alarm_rate)
+
+
+def _min_calibration_rows(false_alarm_rate):
+    """The fewest calibration rows for which the rank exists (about ``1 / alpha - 1``)."""
+    n_calibration = max(1, math.ceil(1 / Fraction(float(false_alarm_rate))) - 1)
+    while n_calibration > 1 and _n_flaggable(n_calibration - 1, false_alarm_rate) >= 1:
+        n_calibration -= 1
+    return n_calibration
+
+
+def _cut_points(scores):
+    """The distinct values of ``scores``, and the points half-way between them.
+
+    ``cuts[i]`` lies half-way between ``distinct[i - 1]`` and ``distinct[i]``;
+    ``cuts[0]`` is as far below the lowest value, and ``cuts[-1]`` as far above
+    the highest, as the nearest other value (1 away for a single value).
+    """
+    distinct = np.unique(np.asarray(scores, dtype=np.float64))
+    gaps = np.diff(distinct)
+    ends = (gaps[0], gaps[-1]) if gaps.size else (1.0, 1.0)
+    edges = np.concatenate([[distinct[0] - ends[0]], distinct, [distinct[-1] + ends[1]]])
+    return distinct, edges[:-1] + np.diff(edges) / 2
+
+
+def _between_scores(scores, value):
+    """The threshold of a rule that picked ``value``, placed between two of ``scores``.
+
+    The same rows of ``scores`` are below the result as below ``value``, but
+    the result is half-way between the highest of them and the lowest score
+    at or above ``value``: no row lies on the threshold, so rounding a row's
+    score differently (float products vary in the last digit with the
+    number of rows in a batch) cannot move the row across it.
+    """
+    distinct, cuts = _cut_points(scores)
+    return float(cuts[np.searchsorted(distinct, value, side="left")])
 
 
 def _conformal_offset(calibration_scores, false_alarm_rate):
     """The split-conformal threshold on ``score_samples``.
 
     With ``n`` calibration scores (lower is more abnormal) and ``k`` from
-    :func:`_conformal_rank`, it is the ``(n + 1 - k)``-th smallest score, the
-    ``k``-th smallest anomaly score negated: a row scoring below it is flagged
-    exactly when its conformal p-value is at most ``false_alarm_rate``.
+    :func:`_conformal_rank`, the rule picks the ``(n + 1 - k)``-th smallest
+    score, the ``k``-th smallest anomaly score negated, and
+    :func:`_between_scores` puts the threshold half-way below it: a row
+    scoring below it is flagged exactly when its conformal p-value
+    (:func:`_conformal_p_values`) is at most ``false_alarm_rate``.
     """
     n_calibration = len(calibration_scores)
     rank = _conformal_rank(n_calibration, false_alarm_rate)
-    return float(np.sort(calibration_scores)[n_calibration - rank])
+    return _between_scores(calibration_scores,
+                           np.sort(calibration_scores)[n_calibration - rank])
+
+
+def _conformal_p_values(calibration_scores, scores):
+    """``(1 + m) / (n + 1)``, ``m`` the calibration scores each of ``scores`` reaches.
+
+    A score reaches a calibration score when it is at or above the point
+    half-way down to the next lower calibration score (:func:`_cut_points`),
+    so a calibration row scored again, with its score rounded differently,
+    still counts itself. Counting from below the scores only raises the
+    p-values, which keeps them valid.
+    """
+    distinct, cuts = _cut_points(calibration_scores)
+    row_cuts = np.sort(cuts[np.searchsorted(distinct, calibration_scores)])
+    reached = np.searchsorted(row_cuts, scores, side="right")
+    return (1.0 + reached) / (len(calibration_scores) + 1.0)
 
 
 def _contamination_offset(scores, contamination):
@@ -140,8 +210,9 @@ _OWN_PARAMETERS = {
         only, and scores the held-out rows (``calibration_scores_``). A row
         is then predicted -1 exactly when its conformal p-value
         (:meth:`p_values`) is at most ``false_alarm_rate``: with ``n``
-        calibration scores, ``threshold_`` is the ``k``-th smallest
-        calibration anomaly score, ``k = ceil((n + 1)(1 - false_alarm_rate))``.
+        calibration scores, ``threshold_`` is half-way between the ``k``-th
+        smallest calibration anomaly score and the next larger one,
+        ``k = ceil((n + 1)(1 - false_alarm_rate))`` in exact arithmetic.
         When the calibration rows and new inliers are exchangeable (clean
         training data from the distribution to be monitored), the chance
         that a new inlier is flagged is at most ``false_alarm_rate``, over
@@ -275,7 +346,12 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     ----------
     offset_ : float
         The threshold on ``score_samples``: ``decision_function(X) =
-        score_samples(X) - offset_``.
+        score_samples(X) - offset_``. Whatever the rule, it lies half-way
+        between the two consecutive distinct training (with
+        ``false_alarm_rate``, calibration) scores around the value the rule
+        picks, with the same rows below it: no row it was set on lies on
+        it, so a row's label does not change with the last-digit rounding
+        of its score, which varies with the rows it is scored with.
 
     threshold_ : float
         The same threshold on the anomaly score ``-score_samples(X)``: rows
@@ -459,7 +535,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
                 "leaves none to train on; give more rows or lower calibration_fraction."
             )
         if _conformal_rank(n_calibration, self.false_alarm_rate) > n_calibration:
-            needed = math.ceil((1 - 1e-9) / self.false_alarm_rate - 1)
+            needed = _min_calibration_rows(self.false_alarm_rate)
             raise ValueError(
                 f"false_alarm_rate={self.false_alarm_rate} needs at least {needed} "
                 f"calibration rows, but calibration_fraction={self.calibration_fraction} "
@@ -509,7 +585,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         if held_out is None:
             member_scale = _robust_scale(member_scores)
             scores = _ensemble_scores(member_scores, member_scale)
-            offset = _contamination_offset(scores, self.contamination)
+            offset = _between_scores(scores, _contamination_offset(scores, self.contamination))
         else:
             member_scale = _robust_scale(np.delete(member_scores, held_out, axis=0))
             calibration_scores = _ensemble_scores(member_scores[held_out], member_scale)
@@ -626,7 +702,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         The p-value of a row is ``(1 + m) / (n + 1)``, where ``n`` is the
         number of calibration scores (``calibration_scores_``) and ``m`` the
-        number of them at most the row's score (as abnormal or more). For a
+        number of them the row's score reaches (as abnormal or more), a
+        score reaching a calibration score when it is above the point
+        half-way down to the next lower calibration score: so a row's
+        p-value does not depend on the rounding of its score, which varies
+        in the last digit with the rows it is scored with. For a
         new inlier exchangeable with the calibration rows it is a valid
         p-value: the chance that it is at most ``t`` is at most ``t``, so on
         inliers the p-values are spread about evenly over (0, 1], and rows
@@ -678,9 +758,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         check_is_fitted(self, "calibration_scores_",
                         msg="This %(name)s instance has no calibration scores: fit it "
                             "with false_alarm_rate set before calling p_values.")
-        calibration = np.sort(self.calibration_scores_)
-        as_abnormal = np.searchsorted(calibration, self.score_samples(X), side="right")
-        return (1.0 + as_abnormal) / (calibration.size + 1.0)
+        return _conformal_p_values(self.calibration_scores_, self.score_samples(X))
 
     def feature_errors(self, X):
         """Reconstruction error of every feature of every sample.

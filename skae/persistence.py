@@ -28,6 +28,9 @@ than being dropped.
 
 import json
 import math
+import os
+import re
+import tempfile
 import warnings
 from pathlib import Path
 from typing import ClassVar
@@ -37,8 +40,10 @@ import torch
 from skorch.history import History
 
 from ._device import resolve_device
+from ._fitted_schema import fitted_problems, undeclared_name
 from ._net import AutoencoderNet, VAENet
 from ._objectives import ELBO_OBJECTIVE, RECONSTRUCTION
+from ._random import torch_seeded
 from .networks import ConvNetwork, DenseNetwork, LSTMNetwork, resolve_network
 from .outlier import AutoencoderOutlierDetector
 from .transformers import AutoencoderTransformer, VAETransformer
@@ -58,9 +63,11 @@ _OBJECTIVES = {"reconstruction": RECONSTRUCTION, "elbo": ELBO_OBJECTIVE}
 # Numeric dtypes stored as tensors (safetensors has no object arrays).
 _DTYPES = {"bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
            "float16", "float32", "float64"}
-# The fitted attributes the network is rebuilt from.
-_NET_INPUTS = ("net_", "_objective_", "_fit_seed_", "n_features_in_", "n_components_",
-               "input_offset_", "device_")
+# How deep values may nest (a path of this many parts, as fitted/net_/optimizer/...):
+# far deeper than anything skae writes, far shallower than Python's recursion limit.
+_MAX_DEPTH = 32
+# The string dtypes a file may declare: objects, or fixed-width unicode.
+_STRING_DTYPE = re.compile(r"\|O|[<>]U[0-9]{1,9}")
 
 
 class PersistenceError(ValueError):
@@ -70,8 +77,10 @@ class PersistenceError(ValueError):
     subclasses, other objects). Loading raises it for anything that is not a
     file :func:`save` wrote:
     another format, a newer format version, a class outside the allow-list,
-    or tensors whose names, dtypes or shapes do not match what the file
-    describes.
+    tensors whose names, dtypes or shapes do not match what the file
+    describes, or a fitted state that is not the estimator's (a missing or
+    unknown attribute, a shape that does not match ``n_features_in_`` or the
+    members, weights that are not finite). The message names the entry.
     """
 
 
@@ -102,6 +111,11 @@ class _Encoder:
 
     def encode(self, value, where):
         """The JSON form of ``value``, found at ``where`` (for messages and tensor names)."""
+        if where.count("/") > _MAX_DEPTH:
+            raise PersistenceError(f"Cannot save {where}: values nest more than "
+                                   f"{_MAX_DEPTH} deep.")
+        if where == "params/callbacks" and value is not None and len(value):
+            raise PersistenceError(_unsafe_message(value, where))
         if value is None or type(value) in (bool, int, float, str):
             return value
         if type(value) is list:
@@ -199,8 +213,11 @@ def save(estimator, path):
     ----------
     estimator : AutoencoderTransformer, VAETransformer or AutoencoderOutlierDetector
         The estimator to save, fitted or not, with any network.
-    path : str or path-like
-        The file to write (``.safetensors`` is the customary suffix).
+    path : str, bytes or path-like
+        The file to write (``.safetensors`` is the customary suffix). It is
+        replaced whole or not at all: the file is written beside it under a
+        temporary name, flushed to disk, then renamed onto it, so a failed
+        or concurrent save never leaves a partial file.
 
     Returns
     -------
@@ -211,7 +228,8 @@ def save(estimator, path):
     ------
     PersistenceError
         If the estimator, one of its parameters or fitted attributes cannot
-        be stored safely: a subclass of a skae estimator or network,
+        be stored safely: an attribute that is not one of the estimator's
+        fitted attributes, a subclass of a skae estimator or network,
         ``callbacks`` (remove them with ``set_params(callbacks=None)``), or
         any other object that only pickle could rebuild.
 
@@ -239,6 +257,9 @@ def save(estimator, path):
             f"Cannot save a {type(estimator).__module__}.{type(estimator).__qualname__}: "
             f"skae.save stores {', '.join(_ESTIMATORS)} only.")
     fitted = estimator._fitted_state()
+    problem = fitted and fitted_problems(estimator, fitted)
+    if problem:
+        raise PersistenceError(f"Cannot save fitted/{problem[0]}: {problem[1]}.")
     encoder = _Encoder(estimator)
     document = {
         "class": name,
@@ -251,9 +272,37 @@ def save(estimator, path):
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
                 "skae_version": __version__, "estimator": json.dumps(document)}
     data = _safetensors().numpy.save(encoder.tensors, metadata=metadata)
-    path = Path(path)
-    path.write_bytes(data)
+    path = _as_path(path)
+    _write_atomically(data, path)
     return path
+
+
+def _as_path(path):
+    """``path`` (a str, bytes or any os.PathLike) as a :class:`~pathlib.Path`."""
+    return Path(os.fsdecode(os.fspath(path)))
+
+
+def _write_atomically(data, path):
+    """Write ``data`` to ``path`` whole, or leave ``path`` as it was.
+
+    The bytes go to a temporary file in the same folder, flushed to disk,
+    which then replaces ``path`` in one step (``os.replace``): a write that
+    fails partway (a full disk) or a concurrent save never leaves a partial
+    file at ``path``.
+    """
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 # -------------------------------------------------------------------- load
@@ -304,6 +353,7 @@ class _Decoder:
         return array
 
     def decode(self, node, where):
+        _expect(where.count("/") <= _MAX_DEPTH, where, f"values nest more than {_MAX_DEPTH} deep")
         if node is None or type(node) in (bool, int, float, str):
             return node
         if type(node) is list:
@@ -350,12 +400,16 @@ class _Decoder:
     def _decode_strings(self, node, where):
         _keys(node, where, ("type", "dtype", "shape", "items"))
         dtype = node["dtype"]
-        _expect(dtype == "|O" or (type(dtype) is str and dtype.startswith(("<U", ">U"))),
-                where, f"unsupported string dtype {dtype!r}")
+        _expect(type(dtype) is str and _STRING_DTYPE.fullmatch(dtype), where,
+                f"unsupported string dtype {_brief(dtype)}")
         items, shape = node["items"], self._shape(node, where)
         _expect(type(items) is list and all(type(item) is str for item in items)
                 and len(items) == math.prod(shape), where,
                 f"expected {math.prod(shape)} strings")
+        # A fixed width no wider than the longest string: nothing larger
+        # than the file's own text is allocated.
+        _expect(dtype == "|O" or int(dtype[2:]) <= max([1, *map(len, items)]), where,
+                f"string dtype {dtype} is wider than its longest string")
         array = np.empty(len(items), dtype=object) if dtype == "|O" else None
         if array is None:
             return np.array(items, dtype=dtype).reshape(shape)
@@ -452,6 +506,53 @@ def _restore_callbacks(net, saved):
     net.callbacks_ = restored
 
 
+def _check_weights_declared(estimator, setup, decoder):
+    """Check the file's weight tensors against the network its parameters describe.
+
+    The network is built on the ``meta`` device, which allocates no
+    memory, so that a file declaring a huge network with small tensors is
+    refused before the network is built.
+    """
+    with torch_seeded(setup["seed"]), torch.device("meta"):
+        module, _ = estimator._build_module(setup["objective"], setup["network"],
+                                            setup["offset"].shape[0], setup["n_components"],
+                                            setup["params"], setup["seed"])
+    for key, expected in module.state_dict().items():
+        where = f"fitted/net_/{key}"
+        array = decoder.tensors.get(where)
+        dtype = str(expected.dtype).removeprefix("torch.")
+        _expect(array is not None and array.dtype == dtype
+                and array.shape == tuple(expected.shape), where,
+                f"the parameters describe a {dtype} tensor of shape {list(expected.shape)}, "
+                f"the file holds {_brief_tensor(array)}")
+
+
+def _brief_tensor(array):
+    return "none" if array is None else f"{array.dtype}{list(array.shape)}"
+
+
+def _check_hyperparameters(optimizer, groups):
+    """Check that every saved optimiser hyperparameter has the type of the fresh one."""
+    where = "fitted/net_/optimizer/param_groups"
+    _expect(len(groups) == len(optimizer.param_groups), where, "the groups do not match")
+    for group, fresh in zip(groups, optimizer.param_groups):
+        _expect(set(group) == set(fresh), where,
+                f"expected the hyperparameters {sorted(fresh)}, got {sorted(map(str, group))}")
+        for name, value in group.items():
+            _expect(name == "params" or _same_kind(value, fresh[name]), f"{where}/{name}",
+                    f"{_brief(value)} is not of the kind of {_brief(fresh[name])}")
+
+
+def _same_kind(value, reference):
+    """Whether ``value`` is of the kind of ``reference``: a finite number for a number."""
+    if type(reference) in (int, float):
+        return type(value) in (int, float) and math.isfinite(value)
+    if type(reference) in (tuple, list):
+        return (type(value) is type(reference) and len(value) == len(reference)
+                and all(map(_same_kind, value, reference)))
+    return type(value) is type(reference)
+
+
 def _load_optimizer_state(optimizer, state):
     """Load ``state`` into ``optimizer`` after checking it fits its parameters.
 
@@ -468,6 +569,7 @@ def _load_optimizer_state(optimizer, state):
         type(group) is dict and type(group.get("params")) is list
         and all(type(index) is int for index in group["params"]) for group in groups),
         where, "invalid param_groups")
+    _check_hyperparameters(optimizer, groups)
     ids = [index for group in groups for index in group["params"]]
     _expect(type(state["state"]) is dict and set(state["state"]) <= set(ids)
             and len(ids) == len(params), where, "the state does not match the parameters")
@@ -482,6 +584,7 @@ def _load_optimizer_state(optimizer, state):
                 tensor.ndim == 0 or tensor.shape == by_id[index].shape
                 or (tensor.ndim == 1 and tensor.numel() == n_total)), where,
                 f"a state tensor of shape {list(tensor.shape)} fits no parameter")
+            _expect(torch.isfinite(tensor).all(), where, "a state tensor is not finite")
     try:
         optimizer.load_state_dict(state)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
@@ -521,27 +624,31 @@ def _rebuild_net(estimator, fitted, saved, decoder, device):
     saved estimator.
     """
     params = estimator.get_params(deep=False)
-    objective, seed, offset = fitted["_objective_"], fitted["_fit_seed_"], fitted["input_offset_"]
-    _expect(type(seed) is int and 0 <= seed < 2**32, "fitted/_fit_seed_", "not a seed")
+    objective, seed = fitted["_objective_"], fitted["_fit_seed_"]
     _expect(objective is estimator._objective and saved.cls is objective.net_class,
             "fitted/net_", "the objective does not match the estimator's")
-    _expect(isinstance(offset, np.ndarray) and offset.shape == (fitted["n_features_in_"],),
-            "fitted/input_offset_", "its shape does not match n_features_in_")
     try:
         network = resolve_network(estimator.network, estimator._network_shorthands)
         setup = {"params": params, "objective": objective, "network": network, "seed": seed,
-                 "offset": offset, "n_components": fitted["n_components_"]}
+                 "offset": fitted["input_offset_"], "n_components": fitted["n_components_"]}
+        # Sized without memory first: the file's tensors must be the
+        # network's, so building it allocates no more than the file holds.
+        _check_weights_declared(estimator, setup, decoder)
         # As fit leaves it: no validation split, fit's callbacks.
         net = estimator._new_net(
             setup, estimator._training_params(estimator.batch_size, seed, device, network),
             train_split=None, callbacks=estimator._callbacks(params))
     except (TypeError, ValueError, RuntimeError) as exc:
+        if isinstance(exc, PersistenceError):
+            raise
         raise PersistenceError(f"Cannot rebuild the network: {exc}") from None
     state = {}
     for key, expected in net.module_.state_dict().items():
+        where = f"fitted/net_/{key}"
         state[key] = torch.from_numpy(decoder.tensor(
-            f"fitted/net_/{key}", f"fitted/net_/{key}",
-            np.dtype(str(expected.dtype).removeprefix("torch.")), expected.shape))
+            where, where, np.dtype(str(expected.dtype).removeprefix("torch.")), expected.shape))
+        _expect(not state[key].is_floating_point() or torch.isfinite(state[key]).all(), where,
+                "it holds values that are not finite")
     net.module_.load_state_dict(state)
     _load_optimizer_state(net.optimizer_, saved.optimizer)
     _restore_callbacks(net, saved.callbacks)
@@ -553,14 +660,20 @@ def load(path, *, device=None):
     """Load an estimator saved by :func:`save`, without unpickling anything.
 
     Loading reads JSON and tensors only, rebuilds only allow-listed classes
-    (skae's estimators and networks), and checks every tensor's name, dtype
-    and shape against the network it rebuilds. A model trained on CUDA loads
+    (skae's estimators and networks), and checks, before the estimator is
+    returned: every tensor's name, dtype and shape against the network the
+    parameters describe (sized without allocating it, so a file cannot make
+    ``load`` allocate more than the tensors it holds), the fitted state
+    against the estimator's (every attribute a fit sets and no other, shapes
+    consistent with ``n_features_in_`` and the members, finite weights and
+    optimiser state, optimiser settings of the right types), and how deep
+    values nest. A model trained on CUDA loads
     on a machine without CUDA: its weights are loaded onto the CPU, as
     unpickling does.
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, bytes or path-like
         A file written by :func:`save`.
     device : str or torch.device, default=None
         Where to load the network: by default the device it was saved from
@@ -600,6 +713,7 @@ def load(path, *, device=None):
     True
     """
     safetensors = _safetensors()
+    path = _as_path(path)
     where = str(path)
     with open(path, "rb"):  # a missing file raises as usual
         pass
@@ -619,15 +733,12 @@ def load(path, *, device=None):
             "the estimator", "params and fitted must be objects")
     params = {key: decoder.decode(value, f"params/{key}")
               for key, value in document["params"].items()}
+    # save refuses callbacks: they would run in training.
+    _expect(params.get("callbacks") in (None, [], ()), "params/callbacks",
+            f"a file holds no callbacks, got {_brief(params.get('callbacks'))}")
     estimator = _construct(_ESTIMATORS[document["class"]], params, "the parameters")
-    fitted = {}
-    for name, value in document["fitted"].items():
-        _expect(name.endswith("_") and name.isidentifier() and not name.startswith("__"),
-                f"fitted/{name}", "not a fitted attribute's name")
-        fitted[name] = decoder.decode(value, f"fitted/{name}")
+    fitted = _decode_fitted(estimator, document["fitted"], decoder)
     if fitted:
-        missing = [name for name in _NET_INPUTS if name not in fitted]
-        _expect(not missing, "the fitted state", f"{missing} are missing")
         _expect(isinstance(fitted["net_"], _SavedNet), "fitted/net_", "not a network")
         fitted["net_"] = _rebuild_net(estimator, fitted, fitted["net_"], decoder,
                                       _load_device(fitted["device_"], device))
@@ -638,13 +749,30 @@ def load(path, *, device=None):
     return estimator
 
 
+def _decode_fitted(estimator, document, decoder):
+    """The fitted state in ``document``, checked against the estimator's schema.
+
+    Names outside the schema are refused before their values are read.
+    """
+    if not document:
+        return {}
+    unknown = undeclared_name(estimator, document)
+    _expect(unknown is None, f"fitted/{unknown}",
+            f"not a fitted attribute of {type(estimator).__name__}")
+    fitted = {name: decoder.decode(value, f"fitted/{name}") for name, value in document.items()}
+    problem = fitted_problems(estimator, fitted)
+    if problem:
+        raise PersistenceError(f"Cannot load fitted/{problem[0]}: {problem[1]}.")
+    return fitted
+
+
 def _read_envelope(metadata, where):
     """The estimator's JSON document, after checking the version envelope."""
     _expect(metadata.get("format") == FORMAT, where,
             f"not a skae estimator file (format {metadata.get('format')!r}, "
             f"expected {FORMAT!r})")
     version = metadata.get("format_version", "")
-    _expect(version.isdigit() and int(version) >= 1, where,
+    _expect(re.fullmatch("[0-9]{1,6}", version) and int(version) >= 1, where,
             f"invalid format_version {version!r}")
     _expect(int(version) <= FORMAT_VERSION, where,
             f"it was written in format version {version} by skae "

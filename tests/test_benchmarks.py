@@ -283,6 +283,29 @@ def test_under_load_benchmark_times_quiet_and_loaded_fits(tmp_path, monkeypatch)
                for r in rows)
 
 
+def test_inference_memory_benchmark_measures_and_reports(tmp_path, monkeypatch):
+    import skae
+    from benchmarks import inference_memory
+
+    X = inference_memory.table(50, 12)
+    assert X.dtype == np.float32 and X.shape == (50, 12)
+    path = skae.save(AutoencoderOutlierDetector(n_estimators=2, max_steps=2, device="cpu",
+                                                random_state=0).fit(X),
+                     tmp_path / "model.safetensors")
+    row = inference_memory.measure_one(path, "score_samples", 300, 12, repeats=1)
+    assert row["input_mib"] == 300 * 12 * 4 / 2**20
+    # Meaningful in a fresh process only (the benchmark's children): here the
+    # test process's earlier peak may be above it.
+    assert row["added_peak_per_input"] == row["added_peak_mib"] / row["input_mib"]
+    assert row["seconds"] > 0
+    # The report, from measurements made in child processes (not run here).
+    monkeypatch.setattr(inference_memory, "measure", lambda *args: {"score_samples, x": row})
+    inference_memory.main(["--rows", "300", "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "inference_memory.json").read_text())
+    assert saved["methods"] == {"score_samples, x": row}
+    assert "| score_samples, x |" in (tmp_path / "inference_memory.md").read_text()
+
+
 def test_benchmarks_write_to_an_ignored_folder_by_default():
     assert outliers.parse_args([]).out == _output.LATEST
     assert outliers.parse_args(["--out", "x"]).out.name == "x"
@@ -394,3 +417,39 @@ def test_few_labels_refuses_freeze_steps_outside_the_budget(freeze_steps, capsys
         few_labels.main(["--freeze-steps", freeze_steps])
     assert "--freeze-steps must be between 0 and --finetune-steps (1500)" in (
         capsys.readouterr().err)
+
+
+def test_gpu_check_without_cuda_says_so_and_exits_0(tmp_path, monkeypatch, capsys):
+    from benchmarks import gpu_check
+
+    monkeypatch.setattr(gpu_check.torch.cuda, "is_available", lambda: False)
+    assert gpu_check.main(["--out", str(tmp_path)]) == 0
+    assert "No CUDA device" in capsys.readouterr().out
+    assert "nothing was checked" in (tmp_path / "gpu_check.md").read_text()
+    assert json.loads((tmp_path / "gpu_check.json").read_text())["checks"] == []
+
+
+def test_gpu_check_reports_every_check_and_fails_on_any_failure(tmp_path, monkeypatch):
+    from benchmarks import gpu_check
+
+    def failing():
+        raise AssertionError("outputs differ")
+
+    def skipped():
+        raise gpu_check.Skipped("1 GPU: nccl needs 2")
+
+    checks = {"passing": lambda: "fine", "failing": failing, "skipped": skipped}
+    results = gpu_check.run_checks(checks)
+    assert [r["status"] for r in results] == ["passed", "failed", "skipped"]
+    assert "outputs differ" in results[1]["details"]
+    about = {"gpus": "NVIDIA Test GPU", "cuda": "12.8", "torch": "2.13", "skae": "0.3.0",
+             "python": "3.11"}
+    text = gpu_check.write_report(tmp_path, about, results)
+    assert "NVIDIA Test GPU" in text and "| failing | failed |" in text
+    assert "AssertionError: outputs differ" in text
+    saved = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert saved == {"machine": about, "checks": results}
+    monkeypatch.setattr(gpu_check.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(gpu_check, "machine", lambda: about)
+    monkeypatch.setattr(gpu_check, "run_checks", lambda: results)
+    assert gpu_check.main(["--out", str(tmp_path)]) == 1

@@ -10,7 +10,7 @@ from scipy.stats import false_discovery_control
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skae import AutoencoderOutlierDetector
-from skae.outlier import _conformal_offset, _conformal_rank
+from skae.outlier import _between_scores, _conformal_offset, _conformal_rank
 
 # A tiny ensemble: the guarantee holds whatever the network learned, so the
 # tests need no good fit, only many of them.
@@ -85,7 +85,10 @@ def test_the_threshold_is_the_conformal_quantile_of_the_calibration_scores(calib
     # k = ceil(501 * 0.9) = 451: the 451st smallest anomaly score is the
     # 50th smallest score.
     assert _conformal_rank(500, 0.1) == 451
-    assert detector.offset_ == scores[49] == -detector.threshold_
+    # The threshold lies half-way below it, above the 49th.
+    assert detector.offset_ == pytest.approx((scores[48] + scores[49]) / 2, abs=0, rel=1e-15)
+    assert detector.offset_ == -detector.threshold_
+    assert scores[48] < detector.offset_ < scores[49]
     # At most a share alpha of the calibration rows are below the threshold.
     assert np.sum(scores < detector.offset_) <= 0.1 * 501 - 1
 
@@ -94,7 +97,72 @@ def test_rank_survives_rounding():
     # 20 * 0.95 is 19 in exact arithmetic: the rank must not round up to 20.
     assert _conformal_rank(19, 0.05) == 19
     assert _conformal_rank(18, 0.05) == 19  # above 18: no threshold exists
-    assert _conformal_offset(np.arange(19.0), 0.05) == 0.0
+    assert _conformal_offset(np.arange(19.0), 0.05) == -0.5
+
+
+@pytest.mark.parametrize("n_calibration", [19, 99, 500])
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_rank_is_exact_just_below_and_above_a_multiple_of_one_over_n_plus_1(
+        n_calibration, k):
+    # At alpha = k / (n + 1), k rows' p-values (1/(n+1) .. k/(n+1)) are at
+    # most alpha; a hair below it, only k - 1 are.
+    alpha = k / (n_calibration + 1)
+    for below in (np.nextafter(alpha, 0), alpha - 1e-11, alpha * (1 - 1e-15)):
+        assert _conformal_rank(n_calibration, below) == n_calibration + 2 - k
+    for above in (alpha, np.nextafter(alpha, 1), alpha + 1e-11):
+        assert _conformal_rank(n_calibration, above) == n_calibration + 1 - k
+
+
+def test_a_rate_a_hair_below_one_over_n_plus_1_is_refused(calibrated):
+    # With 19 calibration rows the smallest p-value is 1/20 = 0.05: a rate
+    # just below it has no threshold, and fit says so.
+    X = calibrated[1][:38]
+    detector = AutoencoderOutlierDetector(**FAST, false_alarm_rate=0.05 - 1e-11,
+                                          calibration_fraction=0.5)
+    with pytest.raises(ValueError, match="needs at least 20 calibration rows"):
+        detector.fit(X)
+    fitted = detector.set_params(false_alarm_rate=0.05).fit(X)
+    p = fitted.p_values(X)
+    np.testing.assert_array_equal(fitted.predict(X) == -1, p <= 0.05)
+
+
+def test_rows_on_the_rule_keep_their_label_and_p_value_in_any_batch(calibrated):
+    # Before, the threshold was one calibration row's score: that row's
+    # label flipped with the last-digit rounding of its score in a batch of
+    # a different size, and its p-value dropped by 1 / (n + 1).
+    detector, X = calibrated[:2]
+    held_out = X[detector.calibration_indices_]
+    on_rule = np.argsort(detector.calibration_scores_)[49]  # the row the rule picks
+    in_memory = detector.predict(held_out), detector.p_values(held_out)
+    for rows in (held_out[on_rule:on_rule + 1], held_out[on_rule:on_rule + 3]):
+        assert detector.predict(rows)[0] == in_memory[0][on_rule] == 1
+        assert detector.p_values(rows)[0] == in_memory[1][on_rule]
+    # Every calibration row, alone, as among all of them.
+    p_alone = [detector.p_values(held_out[i:i + 1])[0] for i in range(0, 500, 25)]
+    np.testing.assert_array_equal(p_alone, in_memory[1][::25])
+
+
+def test_a_score_a_rounding_away_from_a_calibration_score_gets_the_same_p_value(
+        calibrated):
+    detector = calibrated[0]
+    scores = detector.calibration_scores_
+    from skae.outlier import _conformal_p_values
+
+    exact = _conformal_p_values(scores, scores)
+    for direction in (-np.inf, np.inf):
+        nudged = np.nextafter(np.nextafter(scores, direction), direction)
+        np.testing.assert_array_equal(_conformal_p_values(scores, nudged), exact)
+        assert np.all((nudged < detector.offset_) == (scores < detector.offset_))
+
+
+def test_a_threshold_rule_value_lands_half_way_between_two_scores():
+    scores = np.array([3.0, 1.0, 2.0, 2.0, 5.0])
+    assert _between_scores(scores, 2.0) == 1.5  # the rule picked a score
+    assert _between_scores(scores, 2.5) == 2.5  # between 2 and 3
+    assert _between_scores(scores, 2.9) == 2.5
+    assert _between_scores(scores, 0.0) == 0.5  # as far below 1 as 2 is above
+    assert _between_scores(scores, 9.0) == 6.0
+    assert _between_scores([4.0], 4.0) == 3.5
 
 
 def test_calibration_rows_are_held_out_of_training(calibrated):
@@ -196,3 +264,18 @@ def test_bad_combinations_raise_and_leave_the_detector_as_it_was(params, n_sampl
 def test_out_of_range_values_are_rejected(name, value):
     with pytest.raises(ValueError, match=name):
         AutoencoderOutlierDetector(**FAST, **{name: value}).fit(np.ones((30, 2)))
+
+
+def test_a_row_on_a_contamination_percentile_keeps_its_label_alone():
+    # With 401 rows the 25th percentile is the 101st smallest score itself:
+    # the threshold used to be that row's score.
+    X = _inliers(np.random.RandomState(3), 401)
+    detector = AutoencoderOutlierDetector(**FAST, contamination=0.25).fit(X)
+    scores = detector.score_samples(X)
+    on_rule = np.argsort(scores)[100]
+    assert np.sort(scores)[99] < detector.offset_ < scores[on_rule]
+    labels = detector.predict(X)
+    assert (labels == -1).sum() == 100
+    for rows in (X[on_rule:on_rule + 1], X[on_rule:on_rule + 2], X[on_rule:on_rule + 5]):
+        assert detector.predict(rows)[0] == labels[on_rule] == 1
+        assert detector.decision_function(rows)[0] > 0

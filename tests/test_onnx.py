@@ -138,6 +138,28 @@ def test_bad_calls_raise_clear_errors(X):
         to_onnx(ae, method=["transform", "inverse_transform"])
     with pytest.raises(ValueError, match="target_opset"):
         to_onnx(ae, target_opset=0)
+    for method in (3, [3], None.__class__, ("transform", 1)):
+        with pytest.raises(ValueError, match="method must be one of"):
+            to_onnx(ae, method=method)
+    with pytest.raises(ValueError, match="from 1 to"):
+        to_onnx(ae, target_opset=onnx.defs.onnx_opset_version() + 1)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_target_opset_is_honoured_or_refused(X):
+    """torch's exporter falls back to its own opset where it cannot convert."""
+    ae = AutoencoderTransformer(n_components=2, network=dense(), **FAST).fit(X)
+    model = to_onnx(ae, target_opset=17)
+    assert [entry.version for entry in model.opset_import if entry.domain == ""] == [17]
+    with pytest.raises(ValueError, match="target_opset=12 cannot be honoured.*wrote opset"):
+        to_onnx(ae, target_opset=12)
+
+
+def test_the_skl2onnx_converter_of_an_unfitted_estimator_says_so(X):
+    register_skl2onnx()
+    for estimator in (AutoencoderTransformer(), AutoencoderOutlierDetector()):
+        with pytest.raises(NotFittedError):
+            skl2onnx.to_onnx(estimator, X[:1])
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -2,9 +2,11 @@
 clear errors, never an unpickle, for every file skae.save did not write."""
 
 import json
+import os
 import pickle
 import subprocess
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -193,25 +195,37 @@ def test_unfitted_estimator_round_trips_its_parameters(tmp_path):
         loaded.transform(np.zeros((1, 3)))
 
 
-def test_new_fitted_attributes_are_saved_without_changes_to_persistence(X, tmp_path):
-    """Attributes another part of skae adds later are picked up generically."""
+def test_values_of_every_kind_round_trip_through_the_encoding():
+    """The encoding is generic over values: tuples, sets, NaN, numpy scalars, int keys."""
+    from skae.persistence import _Decoder, _Encoder
+
+    value = {"alpha": np.float64(0.05), "sizes": (3, 4), "rows": [1, 2],
+             "quantile": float("nan"), "flag": np.bool_(True), "names": {"a", "b"},
+             3: torch.arange(4), "scores": np.linspace(0, 1, 7, dtype=np.float32)}
+    encoder = _Encoder(None)
+    document = json.loads(json.dumps(encoder.encode(value, "fitted/x_")))
+    assert_same(value, _Decoder(encoder.tensors).decode(document, "fitted/x_"))
+
+
+def test_attributes_outside_the_schema_are_refused_at_save_and_at_load(X, tmp_path):
+    """A name a fit does not set could replace a method of the loaded object."""
     estimator = _fit(AutoencoderOutlierDetector, {"n_estimators": 2, "network": dense(4)}, X)
-    estimator.calibration_scores_ = np.linspace(0, 1, 7, dtype=np.float32)
-    estimator.calibration_ = {"alpha": np.float64(0.05), "sizes": (3, 4), "rows": [1, 2],
-                              "quantile": float("nan"), "flag": np.bool_(True),
-                              "names": {"a", "b"}, 3: torch.arange(4)}
-    loaded = skae.load(skae.save(estimator, tmp_path / "model.safetensors"))
-    assert_same(estimator.calibration_scores_, loaded.calibration_scores_)
-    assert_same(estimator.calibration_, loaded.calibration_)
+    path = skae.save(estimator, tmp_path / "model.safetensors")
+    estimator._repr_mimebundle_ = [1]
+    with pytest.raises(PersistenceError, match="_repr_mimebundle_: not a fitted attribute"):
+        skae.save(estimator, tmp_path / "other.safetensors")
+    _rewrite(path, edit_document=_set(["fitted", "_repr_mimebundle_"], [1]))
+    with pytest.raises(PersistenceError, match="_repr_mimebundle_: not a fitted attribute"):
+        skae.load(path)
 
 
 def test_what_cannot_be_represented_is_refused_at_save(X, tmp_path):
     estimator = _fit(AutoencoderTransformer, {"n_components": 2, "network": dense(4)}, X)
     path = tmp_path / "model.safetensors"
-    estimator.extra_ = {"cache": object()}
-    with pytest.raises(PersistenceError, match=r"fitted/extra_/cache: a builtins.object"):
+    estimator.network = {"cache": object()}
+    with pytest.raises(PersistenceError, match=r"params/network/cache: a builtins.object"):
         skae.save(estimator, path)
-    del estimator.extra_
+    estimator.network = dense(4)
     estimator = _fit(AutoencoderTransformer, {"n_components": 2, "network": dense(4),
                                               "callbacks": [("mine", Callback())]}, X)
     with pytest.raises(PersistenceError, match=r"set_params\(callbacks=None\)"):
@@ -324,6 +338,21 @@ def _drop(path_in_document):
 
 WEIGHT = "fitted/net_/weights.0"
 
+
+def _optimizer_group(document):
+    """The [name, value] pairs of the saved optimiser's first parameter group."""
+    pairs = dict(document["fitted"]["net_"]["optimizer"]["items"])
+    group = pairs["param_groups"][0]["items"]
+    assert group[0][0] == "lr"
+    return group
+
+
+def _nested(depth):
+    node = 1.0
+    for _ in range(depth):
+        node = {"type": "tuple", "items": [node]}
+    return [node]
+
 # Corrupt and malicious edits of a valid file, and what the error must say.
 TAMPERING = {
     "another format": ({"edit_metadata": _set(["format"], "pytorch")}, "not a skae"),
@@ -351,22 +380,59 @@ TAMPERING = {
     "a fitted name that is no attribute": (
         {"edit_document": _set(["fitted", "__class__"], 1)}, "not a fitted attribute"),
     "a net outside net_": (
-        {"edit_document": lambda d: d["fitted"].update(other_=d["fitted"]["net_"])},
+        {"edit_document": lambda d: d["fitted"].update(n_iter_=d["fitted"]["net_"])},
         "net_ only"),
+    "a missing input scale": (
+        {"edit_document": _drop(["fitted", "input_scale_"]),
+         "edit_tensors": _drop(["fitted/input_scale_"])}, "input_scale_: missing"),
+    "a missing member scale": (
+        {"edit_document": _drop(["fitted", "member_scale_"]),
+         "edit_tensors": _drop(["fitted/member_scale_"])}, "member_scale_: missing"),
+    "a missing threshold": ({"edit_document": _drop(["fitted", "offset_"])}, "offset_: missing"),
+    "an input scale too short": (
+        {"edit_document": _set(["fitted", "input_scale_", "shape"], [3]),
+         "edit_tensors": lambda t: t.update({"fitted/input_scale_": np.ones(3)})},
+        r"input_scale_: .*8 \(n_features_in_\)"),
+    "a member scale too long": (
+        {"edit_document": _set(["fitted", "member_scale_", "shape"], [3]),
+         "edit_tensors": lambda t: t.update({"fitted/member_scale_": np.ones(3)})},
+        r"member_scale_: .*2 \(n_estimators\)"),
+    "a threshold that is not -offset_": (
+        {"edit_document": _set(["fitted", "threshold_"], 1.0)}, "threshold_: it is not"),
+    "NaN weights": (
+        {"edit_tensors": lambda t: t[WEIGHT].__setitem__((0, 0), np.nan)},
+        "weights.0: it holds values that are not finite"),
+    "a learning rate that is a string": (
+        {"edit_document": lambda d: _optimizer_group(d).__setitem__(0, ["lr", "abc"])},
+        "param_groups/lr: 'abc' is not of the kind of 0.003"),
+    "callbacks in the parameters": (
+        {"edit_document": _set(["params", "callbacks"], [1, "x"])}, "params/callbacks"),
+    "deeply nested tuples": (
+        {"edit_document": _set(["fitted", "loss_curve_"], _nested(300))}, "nest more than"),
+    "a string dtype that is no dtype": (
+        {"edit_document": _set(["fitted", "feature_names_in_"], {
+            "type": "strings", "dtype": "<Uabc", "shape": [8], "items": list("abcdefgh")})},
+        "unsupported string dtype"),
+    "a string dtype far wider than its strings": (
+        {"edit_document": _set(["fitted", "feature_names_in_"], {
+            "type": "strings", "dtype": "<U10000000", "shape": [8], "items": list("abcdefgh")})},
+        "wider than its longest string"),
+    "a format version of another script": (
+        {"edit_metadata": _set(["format_version"], "\u00b2")}, "invalid format_version"),
     "an objective that does not match": (
         {"edit_document": _set(["fitted", "_objective_", "name"], "elbo")}, "objective"),
     "a wider code than the weights": (
-        {"edit_document": _set(["fitted", "n_components_"], 3)}, "the file says"),
+        {"edit_document": _set(["fitted", "n_components_"], 3)}, "the file holds float32"),
     "widths that disagree": (
         {"edit_document": _set(["fitted", "n_features_in_"], 9)}, "n_features_in_"),
-    "a missing weight": ({"edit_tensors": _drop([WEIGHT])}, "no unused tensor"),
+    "a missing weight": ({"edit_tensors": _drop([WEIGHT])}, "the file holds none"),
     "an extra tensor": ({"edit_tensors": _set(["payload"], np.zeros(3))}, "does not describe"),
     "a weight of the wrong dtype": (
         {"edit_tensors": lambda t: t.update({WEIGHT: t[WEIGHT].astype(np.float64)})},
-        "float64.*the file says float32"),
+        "describe a float32 tensor.*the file holds float64"),
     "a weight of the wrong shape": (
         {"edit_tensors": lambda t: t.update({WEIGHT: t[WEIGHT][:, :-1].copy()})},
-        "the file says"),
+        "the file holds float32"),
     "an array of the wrong dtype": (
         {"edit_tensors": lambda t: t.update({"fitted/member_scale_": np.zeros(2, np.int64)})},
         "int64.*the file says float64"),
@@ -451,6 +517,140 @@ def test_fuzzed_files_load_or_give_clear_errors(saved, X):
         except PersistenceError:
             continue
         loaded.score_samples(X)
+
+
+def _structural_edits(document, tensors):
+    """Every entry of the fitted state and parameters deleted, retyped or
+    reshaped, and nested deeply: ``(what, document, tensors)`` triples."""
+    for part in ("fitted", "params"):
+        for name, node in document[part].items():
+            for what, value in (("deleted", None), ("a string", "x"), ("an int", 7),
+                                ("a list", [node]), ("nested", _nested(64)[0])):
+                edited = json.loads(json.dumps(document))
+                if value is None:
+                    del edited[part][name]
+                else:
+                    edited[part][name] = value
+                yield f"{part}/{name} {what}", edited, tensors
+    # The arrays of the fitted state, the weights and one optimiser state.
+    keys = [key for key in tensors if "/optimizer/" not in key or "/state/0/" in key]
+    for key in keys:
+        array = tensors[key]
+        for what, changed in (("flattened", array.reshape(-1)),
+                              ("shortened", array.reshape(-1)[:-1]),
+                              ("made float16", array.astype(np.float16))):
+            edited_tensors = {**tensors, key: np.ascontiguousarray(changed)}
+            edited = json.dumps(document).replace(
+                f'"key": "{key}", "dtype": "{array.dtype}", "shape": {list(array.shape)}',
+                f'"key": "{key}", "dtype": "{changed.dtype}", "shape": {list(changed.shape)}')
+            yield f"{key} {what}", json.loads(edited), edited_tensors
+
+
+@pytest.mark.parametrize("name", ["detector-calibrated", "vae"])
+def test_structural_edits_load_a_working_model_or_give_clear_errors(name, X, tmp_path):
+    """Delete, retype or reshape every entry (declaring the new shape, so only
+    the schema can catch it), and nest deeply: a PersistenceError, or a model
+    that gives finite outputs."""
+    cls, params = CONFIGS[name]
+    path = skae.save(_fit(cls, params, X), tmp_path / "model.safetensors")
+    metadata, tensors = _read(path)
+    document = json.loads(metadata["estimator"])
+    for what, edited, edited_tensors in _structural_edits(document, tensors):
+        path.write_bytes(safetensors.save(edited_tensors, metadata={
+            **metadata, "estimator": json.dumps(edited)}))
+        try:
+            loaded = skae.load(path)
+        except PersistenceError:
+            continue
+        for method, output in _outputs(loaded, X).items():
+            assert np.isfinite(output).all(), f"{what}: {method}"
+
+
+def test_a_file_declaring_a_huge_network_is_refused_before_it_is_built(
+        saved, monkeypatch):
+    """Its own tensors contradict the declared (6000, 6000) hidden layers."""
+    path, _ = saved
+    _rewrite(path, edit_document=_set(
+        ["params", "network", "params", "items", 3, 1], {"type": "tuple",
+                                                         "items": [6000, 6000]}))
+
+    def built(*args, **kwargs):
+        raise AssertionError("the network was built before its weights were checked")
+
+    monkeypatch.setattr(AutoencoderOutlierDetector, "_new_net", built)
+    with pytest.raises(PersistenceError, match=r"describe a float32 tensor of shape \[2, 1, 6000\]"):
+        skae.load(path)
+
+
+def test_a_vae_without_its_draws_is_refused(X, tmp_path):
+    path = skae.save(_fit(*CONFIGS["vae"], X), tmp_path / "vae.safetensors")
+    _rewrite(path, edit_document=_drop(["fitted", "_elbo_draws_"]),
+             edit_tensors=_drop(["fitted/_elbo_draws_"]))
+    with pytest.raises(PersistenceError, match="_elbo_draws_: missing"):
+        skae.load(path)
+
+
+class _FsPath:
+    """An os.PathLike that is not a pathlib.Path."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __fspath__(self):
+        return self.path
+
+
+@pytest.mark.parametrize("kind", [_FsPath, lambda path: str(path).encode(), str])
+def test_every_kind_of_path_saves_and_loads(kind, saved, X, tmp_path):
+    _, estimator = saved
+    path = kind(tmp_path / "model.safetensors")
+    assert skae.save(estimator, path) == tmp_path / "model.safetensors"
+    assert_same(estimator.predict(X), skae.load(path).predict(X))
+
+
+def test_a_save_that_fails_partway_leaves_the_old_file_whole(saved, X, monkeypatch):
+    path, estimator = saved
+    before = path.read_bytes()
+    real_fsync = os.fsync
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        skae.save(estimator.set_params(verbose=1), path)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary left
+    assert skae.load(path).verbose == 0
+
+
+def test_concurrent_saves_to_one_path_always_leave_a_whole_file(saved, X):
+    path, estimator = saved
+    variants = [clone_fitted(estimator, verbose=i) for i in range(4)]
+    errors = []
+
+    def save_many(variant):
+        try:
+            for _ in range(10):
+                skae.save(variant, path)
+                skae.load(path)  # whichever save was last, the file is whole
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save_many, args=(variant,)) for variant in variants]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert skae.load(path).verbose in range(4)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def clone_fitted(estimator, **params):
+    """A copy of fitted ``estimator`` with ``params`` set."""
+    return pickle.loads(pickle.dumps(estimator)).set_params(**params)
 
 
 class _Touch:

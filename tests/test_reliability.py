@@ -19,7 +19,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
-from skae import AutoencoderTransformer, VAETransformer
+from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
 from skae._base import _INFERENCE_BATCH_SIZE
 from skae._data import ArrayDataset
 from skae._device import available_devices
@@ -235,6 +235,23 @@ def test_transform_memory_is_bounded_by_the_batch():
     assert peak < 4 * batch_bytes < X.size * 8
 
 
+def test_an_ensemble_shares_one_inference_batch_among_its_members():
+    """8 members at 4,096 rows each held 8 networks' batches at once (6x the input)."""
+    X = data(n_samples=1200, dtype=np.float32)
+    detector = AutoencoderOutlierDetector(n_estimators=8, max_steps=5, device="cpu",
+                                          random_state=0).fit(X[:40])
+    single = small().fit(X[:40])
+    for estimator, members in ((detector, 8), (single, 1)):
+        sizes = []
+
+        def record(module, Xb, sizes=sizes):
+            sizes.append(len(Xb))
+            return Xb[:, 0]
+
+        estimator._map_batches(np.tile(X, (8, 1)), record)
+        assert max(sizes) == _INFERENCE_BATCH_SIZE // members
+
+
 # ------------------------------------------------------------------ devices
 @pytest.mark.parametrize("device", ["xpu", "hpu", "meta", "mps", "cuda", "cuda:7", "tpu"])
 def test_unavailable_devices_are_refused_clearly(device):
@@ -391,3 +408,22 @@ if __name__ == "__main__":
     input_mib, extra_mib = measure_transform_memory(method=method)
     print(f"input {input_mib:.1f} MiB; extra peak RSS of {method} {extra_mib:.1f} MiB "
           f"({extra_mib / input_mib:.2f}x the input)")
+
+
+@pytest.mark.parametrize("estimator", [
+    AutoencoderOutlierDetector(n_estimators=2, max_steps=5, loss="mse", device="cpu",
+                               random_state=0),
+    AutoencoderTransformer(n_components=2, max_steps=5, device="cpu", random_state=0)])
+def test_scoring_finite_input_that_overflows_names_the_overflow(estimator):
+    """Rows of +-1e37 pass the input checks, scaled too; their errors overflow.
+
+    They used to score -inf or NaN silently.
+    """
+    X = data(dtype=np.float32)
+    fitted = estimator.fit(X)
+    huge = np.where(np.arange(X.shape[1]) % 2, 1e37, -1e37).astype(np.float32)
+    rows = np.vstack([X[:3], huge])
+    assert np.isfinite(rows).all()
+    with pytest.raises(ValueError, match="outputs overflow on this finite input"):
+        fitted.score_samples(rows)
+    assert np.isfinite(fitted.score_samples(X)).all()
