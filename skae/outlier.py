@@ -291,11 +291,12 @@ _OWN_PARAMETERS = {
         """\
         Training budget in optimiser steps (mini-batches). It is a
         deliberate budget, since long training learns to reconstruct the
-        outliers too: reaching it gives a ``ConvergenceWarning`` only when
-        the training loss had not settled (its mean over the last fifth of
-        the steps is more than 5 % below that over the fifth before, or there
-        were fewer than 20 steps), or with ``early_stopping=True`` when the
-        stopping rule had not fired.""",
+        outliers too, so a training loss still falling at the budget is
+        expected, and reaching it gives a ``ConvergenceWarning`` only when
+        there were fewer than 20 steps, too few to judge, or with
+        ``early_stopping=True`` when the training loss had not settled (its
+        mean over the last fifth of the steps more than 5 % below that over
+        the fifth before).""",
     ),
     "beta": (
         "float",
@@ -573,6 +574,16 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         module = objective.build_ensemble(network, n_features, members, params,
                                           self._resolved_output_activation())
         return module, max(codes)
+
+    def _budget_warning(self, fitted):
+        # max_steps is a deliberate budget here: a longer fit learns to
+        # reconstruct the outliers too, so a training loss still falling at
+        # the budget is expected and "raise max_steps" would be bad advice.
+        # Only a budget too small to judge, or asked-for early stopping, warns.
+        message = super()._budget_warning(fitted)
+        if self.early_stopping or (message and "too few" in message):
+            return message
+        return None
 
     def _score_samples(self, X, fitted=None):
         fitted = vars(self) if fitted is None else fitted
