@@ -53,7 +53,8 @@ def run(epochs=3, devices=None, n_samples=60_000):
     rows = []
     for name, params in NETWORKS.items():
         for device in devices:
-            model = AutoencoderTransformer(n_components=32, batch_size=256, tol=0.0, early_stopping=False,
+            model = AutoencoderTransformer(n_components=32, batch_size=256, tol=0.0,
+                                           early_stopping=False, n_jobs=torch.get_num_threads(),
                                            n_iter_no_change=epochs, device=device,
                                            random_state=0, **params)
             with warnings.catch_warnings():
@@ -109,7 +110,8 @@ def skae_step_seconds(X, epochs, device, compile, batch_size=128):
     The first epoch warms up and pays the compilation; the steps after it
     are timed between the ends of epochs, by a callback.
     """
-    model = AutoencoderTransformer(n_components=32, batch_size=batch_size, tol=0.0, early_stopping=False,
+    model = AutoencoderTransformer(n_components=32, batch_size=batch_size, tol=0.0,
+                                   early_stopping=False, n_jobs=torch.get_num_threads(),
                                    n_iter_no_change=epochs + 1, device=device,
                                    compile=compile, random_state=0,
                                    callbacks=[("clock", _EpochClock())],

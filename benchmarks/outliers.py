@@ -86,8 +86,8 @@ from .datasets import (
     EMBEDDING_TABLES,
     ODDS_TABLES,
     load_adbench,
-    load_embeddings,
     load_ecg5000,
+    load_embeddings,
     load_idx_images,
     load_odds,
 )
@@ -486,8 +486,8 @@ def _flagged_shares(results):
     tables = results["tables"]
     truth = {d: t["n_outliers"] / t["n_rows"] for d, t in tables.items()}
     lines = ["### Share of rows flagged by predict at the default threshold", "",
-             "Mean over tables (and seeds) of the share of the evaluated rows predicted -1, "
-             f"against the mean true share of outliers ({100 * np.mean(list(truth.values())):.1f} %).",
+             ("Mean over tables (and seeds) of the share of the evaluated rows predicted -1, "
+             f"against the mean true share of outliers ({100 * np.mean(list(truth.values())):.1f} %)."),
              "", "| method | flagged | flagged - true share (mean) |", "| --- | ---: | ---: |"]
     for method in sorted({r["method"] for r in runs}):
         mine = [r for r in runs if r["method"] == method]

@@ -40,7 +40,8 @@ def fit_skae(X, epochs, seed, device="cpu", batch_size=SETTINGS["batch_size"]):
         n_components=SETTINGS["n_components"], network=network,
         learning_rate=SETTINGS["learning_rate"], batch_size=batch_size,
         max_steps=steps_for_epochs(epochs, len(X), batch_size), tol=0.0, early_stopping=False,
-        n_iter_no_change=epochs, device=device, random_state=seed)
+        n_iter_no_change=epochs, device=device, random_state=seed,
+        n_jobs=torch.get_num_threads())  # the threads the hand-written loop gets
     return timed_fit(model, X)
 
 

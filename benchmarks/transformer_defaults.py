@@ -131,11 +131,11 @@ def report(rows, command):
     """The markdown report of ``rows``."""
     lines = ["# AutoencoderTransformer at its defaults vs StandardScaler + PCA", "",
              f"Command: `{command}`", "",
-             f"Machine: {platform.machine()}, {torch.get_num_threads()} torch thread(s) "
+             (f"Machine: {platform.machine()}, {torch.get_num_threads()} torch thread(s) "
              "outside the fits (each fit uses its n_jobs=None, one thread); "
-             "test error in standardised units; ratio below 1: the autoencoder is better.",
-             "", "| group | table | rows | features | k | AE error | PCA error | ratio "
-             "| AE s | PCA s | warnings |",
+             "test error in standardised units; ratio below 1: the autoencoder is better."),
+             "", ("| group | table | rows | features | k | AE error | PCA error | ratio "
+             "| AE s | PCA s | warnings |"),
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         lines.append(f"| {r['group']} | {r['table']} | {r['rows']} | {r['features']} | "
@@ -143,9 +143,9 @@ def report(rows, command):
                      f"{r['ratio']:.3f} | {r['ae_seconds']:.2f} | {r['pca_seconds']:.3f} | "
                      f"{r['convergence_warnings']} |")
     ratios = [r["ratio"] for r in rows]
-    lines += ["", f"- Fits: {len(rows)}; ratio at most 1 in {sum(x <= 1 for x in ratios)}; "
+    lines += ["", (f"- Fits: {len(rows)}; ratio at most 1 in {sum(x <= 1 for x in ratios)}; "
               f"worst ratio {max(ratios):.3f}; median {np.median(ratios):.3f}; "
-              f"ConvergenceWarnings {sum(r['convergence_warnings'] for r in rows)}."]
+              f"ConvergenceWarnings {sum(r['convergence_warnings'] for r in rows)}.")]
     return "\n".join(lines) + "\n"
 
 

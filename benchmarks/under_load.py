@@ -18,6 +18,7 @@ refreshes the committed files).
 """
 
 import argparse
+import functools
 import json
 import multiprocessing
 import os
@@ -56,7 +57,7 @@ def run(repeats=3, log=print):
     rows = []
     for name, build in ESTIMATORS.items():
         for n_jobs in (None, -1):
-            make = lambda: build(n_jobs)  # noqa: E731
+            make = lambda: build(n_jobs)
             timed_fit(make(), X[:200])  # warm-up, untimed
             quiet = _median_seconds(make, X, repeats)
             spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
@@ -84,8 +85,8 @@ def main(argv=None):
                         *(sys.argv[1:] if argv is None else argv)])
     lines = ["# Default fits on a quiet machine and beside one busy process", "",
              f"Command: `{command}`", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; digits; median of "
-             f"{args.repeats} fits each; loaded: one other process spinning on a core.", "",
+             (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; digits; median of "
+             f"{args.repeats} fits each; loaded: one other process spinning on a core."), "",
              "| estimator | n_jobs | quiet s | loaded s | loaded / quiet |",
              "| --- | --- | ---: | ---: | ---: |"]
     lines += [f"| {r['estimator']} | {r['n_jobs']} | {r['quiet_seconds']:.2f} | "

@@ -18,7 +18,7 @@ _REFRESH_SECONDS = 0.2
 
 def _duration(seconds):
     """``seconds`` as ``'42s'``, ``'3m05s'`` or ``'1h02m'``."""
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     minutes, seconds = divmod(seconds, 60)

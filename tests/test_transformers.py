@@ -26,8 +26,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback, LRScheduler
 
 import skae._base
-from skae._progress import ProgressLine
 from skae import AutoencoderTransformer, DenseNetwork, TrainingDivergedError
+from skae._progress import ProgressLine
 
 # 60 rows in batches of 16: 4 steps per epoch.
 FAST = {**CPU, "network": dense(8), "max_steps": 20, "batch_size": 16}
