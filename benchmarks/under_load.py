@@ -57,7 +57,7 @@ def run(repeats=3, log=print):
     rows = []
     for name, build in ESTIMATORS.items():
         for n_jobs in (None, -1):
-            make = lambda: build(n_jobs)
+            make = functools.partial(build, n_jobs)
             timed_fit(make(), X[:200])  # warm-up, untimed
             quiet = _median_seconds(make, X, repeats)
             spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
