@@ -386,7 +386,43 @@ def aggregate(results):
                             for d in both),
                 "n_tables": len(both)}
     return {"per_table": per_table, "common_tables": common, "per_method": per_method,
-            "comparisons": comparisons}
+            "per_group": _group_means(per_table, methods),
+            "flagged_share": _flagged_shares(results), "comparisons": comparisons}
+
+
+def _group_means(per_table, methods):
+    """Per group of :data:`SUITES`, each method's mean ROC-AUC and AP over its tables.
+
+    A method that did not run on every table of the group has none.
+    """
+    groups = {}
+    for group, names in SUITES.items():
+        cells = [per_table[name] for name in names if name in per_table]
+        if not cells:
+            continue
+        groups[group] = {"n_tables": len(cells)}
+        for method in methods:
+            ran = [c[method] for c in cells if "roc_auc" in c.get(method, {})]
+            if len(ran) == len(cells):
+                groups[group][method] = {
+                    key: float(np.mean([r[key] for r in ran]))
+                    for key in ("roc_auc", "average_precision")}
+    return groups
+
+
+def _flagged_shares(results):
+    """Per method with a threshold, the mean share of evaluated rows ``predict`` flags.
+
+    With the mean true share of outliers of the tables beside it.
+    """
+    runs = [r for r in results["runs"] if "flagged_share" in r]
+    truth = {d: t["n_outliers"] / t["n_rows"] for d, t in results["tables"].items()}
+    shares = {method: {
+        "flagged": float(np.mean([r["flagged_share"] for r in runs if r["method"] == method])),
+        "minus_true": float(np.mean([r["flagged_share"] - truth[r["dataset"]]
+                                     for r in runs if r["method"] == method]))}
+        for method in sorted({r["method"] for r in runs})}
+    return {"true_share": float(np.mean(list(truth.values()))), "methods": shares} if runs else {}
 
 
 def _fmt(value, digits=3):
@@ -431,8 +467,8 @@ def summarise(results, summary=None):
                      f"{_fmt(c['roc_auc'])} | {_fmt(c['average_precision'])} | "
                      f"{_fmt(c['seconds'], 1)} |")
     lines.append("")
-    lines += _group_means(per_table, methods)
-    lines += _flagged_shares(results)
+    lines += _group_lines(summary, methods)
+    lines += _flagged_lines(summary)
     comparisons = summary["comparisons"]
     names = {"iforest": "IsolationForest", "pyod_ae": "PyOD AutoEncoder"}
     for other, name in names.items():
@@ -459,41 +495,33 @@ def summarise(results, summary=None):
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _group_means(per_table, methods):
-    """Markdown lines: per group of tables, each method's mean ROC-AUC and AP."""
+def _group_lines(summary, methods):
+    """Markdown lines: the per-group means of ``summary``."""
     lines = ["### Means per group of tables", "",
              "| group | tables | " + " | ".join(f"{m} ROC-AUC | {m} AP" for m in methods) + " |",
              "| --- | ---: |" + " ---: | ---: |" * len(methods)]
-    for group, names in SUITES.items():
-        cells = [per_table[name] for name in names if name in per_table]
-        if not cells:
-            continue
+    for group, cells in summary["per_group"].items():
         row = []
         for method in methods:
-            ran = [c[method] for c in cells if "roc_auc" in c.get(method, {})]
-            row += ([_fmt(np.mean([r["roc_auc"] for r in ran])),
-                     _fmt(np.mean([r["average_precision"] for r in ran]))]
-                    if len(ran) == len(cells) else [SKIPPED, SKIPPED])
-        lines.append(f"| {group} | {len(cells)} | " + " | ".join(row) + " |")
+            cell = cells.get(method)
+            row += ([_fmt(cell["roc_auc"]), _fmt(cell["average_precision"])] if cell
+                    else [SKIPPED, SKIPPED])
+        lines.append(f"| {group} | {cells['n_tables']} | " + " | ".join(row) + " |")
     return [*lines, ""]
 
 
-def _flagged_shares(results):
+def _flagged_lines(summary):
     """Markdown lines: the share of the evaluated rows ``predict`` flags, against the truth."""
-    runs = [r for r in results["runs"] if "flagged_share" in r]
-    if not runs:
+    flagged = summary["flagged_share"]
+    if not flagged:
         return []
-    tables = results["tables"]
-    truth = {d: t["n_outliers"] / t["n_rows"] for d, t in tables.items()}
     lines = ["### Share of rows flagged by predict at the default threshold", "",
              ("Mean over tables (and seeds) of the share of the evaluated rows predicted -1, "
-             f"against the mean true share of outliers ({100 * np.mean(list(truth.values())):.1f} %)."),
+              f"against the mean true share of outliers ({100 * flagged['true_share']:.1f} %)."),
              "", "| method | flagged | flagged - true share (mean) |", "| --- | ---: | ---: |"]
-    for method in sorted({r["method"] for r in runs}):
-        mine = [r for r in runs if r["method"] == method]
-        flagged = np.mean([r["flagged_share"] for r in mine])
-        gap = np.mean([r["flagged_share"] - truth[r["dataset"]] for r in mine])
-        lines.append(f"| {method} | {100 * flagged:.1f} % | {100 * gap:+.1f} points |")
+    for method, share in flagged["methods"].items():
+        lines.append(f"| {method} | {100 * share['flagged']:.1f} % | "
+                     f"{100 * share['minus_true']:+.1f} points |")
     return [*lines, ""]
 
 
