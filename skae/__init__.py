@@ -6,6 +6,7 @@ from .export import to_onnx
 from .networks import ConvNetwork, DenseNetwork, LSTMNetwork
 from .outlier import AutoencoderOutlierDetector
 from .persistence import PersistenceError, load, save
+from .sequences import SequenceOutlierDetector
 from .transformers import AutoencoderTransformer, VAETransformer
 
 __version__ = "0.3.0"
@@ -20,6 +21,7 @@ __all__ = [
     "LossCurveDisplay",
     "PersistenceError",
     "ScoreHistogramDisplay",
+    "SequenceOutlierDetector",
     "TrainingDivergedError",
     "VAETransformer",
     "__version__",
