@@ -52,7 +52,7 @@ ESTIMATORS = [
     # contamination='auto' (three standard deviations) flags no step of the
     # checks' Gaussian blobs, where the checks expect some; a share does.
     SequenceOutlierDetector(AutoencoderOutlierDetector(**FAST), window=3, contamination=0.1),
-    SequenceOutlierDetector(AutoencoderOutlierDetector(**FAST), normalize=False,
+    SequenceOutlierDetector(AutoencoderOutlierDetector(**FAST), normalize=True,
                             contamination=0.1),
 ]
 

@@ -106,10 +106,10 @@ def test_auto_window_is_the_dominant_period_within_bounds():
 def test_normalize_ignores_level_shifts_and_raw_windows_do_not():
     series = sine()
     shifted = series + 5.0
-    normalised = SequenceOutlierDetector(lof()).fit(series)
+    normalised = SequenceOutlierDetector(lof(), normalize=True).fit(series)
     np.testing.assert_allclose(normalised.score_samples(shifted),
                                normalised.score_samples(series), atol=1e-9)
-    raw = SequenceOutlierDetector(lof(), normalize=False).fit(series)
+    raw = SequenceOutlierDetector(lof()).fit(series)
     assert raw.score_samples(shifted).mean() < raw.score_samples(series).mean() - 1
 
 
