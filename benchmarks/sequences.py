@@ -40,6 +40,9 @@ to keep the run short, with the first seed only (``skae_znorm``,
 ``skae_conv``, ``skae_lstm``); the deterministic ones once. PyOD is optional: its methods are skipped with a note when it
 is not installed. torch runs on one thread.
 
+A window detector's non-finite scores (PyOD's PCA on series with constant
+stretches) are ranked most abnormal, and counted in ``infinite_scores``.
+
 Streaming latency: ``SequenceOutlierDetector`` fitted on the first 40 % of one
 NAB series, then :meth:`~skae.SequenceOutlierDetector.score_stream` on 300
 single points, one call each; the median seconds per point.
@@ -123,7 +126,7 @@ def evaluate(model, values, labels):
     n_fit = int(TRAIN_SHARE * len(values))
     started = time.perf_counter()
     _, _, n_warnings = timed_fit_score(model, values[:n_fit], None)
-    window_scores = model.window_scores(values)
+    window_scores, n_infinite = _ranked_finite(model.window_scores(values))
     # The per-step scores of score_samples, from the same window scores.
     step_scores = _per_step(window_scores, model.window_)
     seconds = time.perf_counter() - started
@@ -131,7 +134,23 @@ def evaluate(model, values, labels):
     return {"vus_pr": vus_pr(labels, -step_scores, max_buffer=model.window_),
             "roc_auc": float(roc_auc_score(window_labels, -window_scores)),
             "seconds": seconds, "window": int(model.window_),
-            "convergence_warnings": n_warnings}
+            "convergence_warnings": n_warnings, "infinite_scores": n_infinite}
+
+
+def _ranked_finite(scores):
+    """``scores`` with non-finite values made the lowest (most abnormal) finite ones.
+
+    PyOD's PCA divides by the explained variance of every component, so a
+    window of a series with constant stretches can score infinite; the
+    metrics only use the ranks, which this keeps.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        finite = scores[~bad]
+        lowest = finite.min() if len(finite) else 0.0
+        scores = np.where(bad, lowest - 1.0, scores)
+    return scores, int(bad.sum())
 
 
 def load_series(data_dir, dev, ecg_beats):
@@ -279,6 +298,11 @@ def summarise(results, summary):
                        f"(window {stream['window']}, one torch thread): median "
                        f"{1e3 * stream['median_seconds_per_point']:.2f} ms per point, 95th "
                        f"percentile {1e3 * stream['p95_seconds_per_point']:.2f} ms.")]
+    infinite = sorted({(r["method"], r["series"]) for r in results["runs"]
+                       if r.get("infinite_scores")})
+    if infinite:
+        parts += ["", "Non-finite window scores, ranked most abnormal: " + ", ".join(
+            f"{method} on {series}" for method, series in infinite) + "."]
     parts += [f"- Note: {note}" for note in results["notes"]]
     return "\n".join(parts) + "\n"
 

@@ -314,3 +314,9 @@ def test_ecg5000_is_read_as_a_stream_of_beats(tmp_path):
     dev = sequence_benchmark.load_series(data_dir, dev=True, ecg_beats=30)
     # The fake anomalies lie after the first 40 %: no series has a labelled dev step.
     assert dev == []
+
+
+def test_benchmark_ranks_infinite_window_scores_most_abnormal():
+    scores, n_bad = sequence_benchmark._ranked_finite([0.5, -np.inf, np.nan, -2.0])
+    np.testing.assert_array_equal(scores, [0.5, -3.0, -3.0, -2.0])
+    assert n_bad == 2
