@@ -227,8 +227,8 @@ class SequenceOutlierDetector(OutlierMixin, BaseEstimator):
         index = getattr(X, "index", None)
         if index is not None:
             _check_time_index(index)
-        if hasattr(X, "to_frame"):  # a pandas Series
-            X = X.to_frame()
+        if hasattr(X, "to_frame"):  # a pandas Series: its name is no column schema
+            X = X.to_numpy().reshape(-1, 1)
         elif not hasattr(X, "columns") and not issparse(X) and np.asarray(X).ndim == 1:
             X = np.asarray(X).reshape(-1, 1)
         X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite=False)

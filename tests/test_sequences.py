@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -81,8 +82,12 @@ def test_multivariate_series_and_dataframe_with_a_regular_time_index():
     from_array = SequenceOutlierDetector(lof()).fit(series)
     assert from_frame.window_ == PERIOD and list(from_frame.feature_names_in_) == ["a", "b"]
     np.testing.assert_allclose(from_frame.score_samples(frame), from_array.score_samples(series))
-    univariate = pd.Series(sine(), index=index)
-    assert SequenceOutlierDetector(lof()).fit(univariate).score_samples(univariate).shape == (600,)
+    univariate = pd.Series(sine(), index=index, name="requests")
+    detector = SequenceOutlierDetector(lof()).fit(univariate)
+    assert detector.score_samples(univariate).shape == (600,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a streamed value needs no column name
+        detector.score_stream([0.5])
 
 
 # --- window='auto' -----------------------------------------------------------
