@@ -133,7 +133,7 @@ def load_nab(data_dir=None):
         frame = pd.read_csv(path, parse_dates=["timestamp"])
         labels = np.zeros(len(frame), dtype=np.int64)
         for start, end in windows[key]:
-            inside = (frame.timestamp >= pd.Timestamp(start)) & (frame.timestamp <= pd.Timestamp(end))
+            inside = frame.timestamp.between(pd.Timestamp(start), pd.Timestamp(end))
             labels[inside.to_numpy()] = 1
         series.append((key, frame["value"].to_numpy(np.float64), labels))
     return series
