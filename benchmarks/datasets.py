@@ -10,6 +10,7 @@ from a data directory laid out as ``shared/data`` of the skae repository:
     odds/{cardio,thyroid,satellite,internetads}.npz
     adbench/<name>.npz for the 28 names of ADBENCH_TABLES (e.g. 11_donors.npz)
     embeddings/<name>.npz for the 12 names of EMBEDDING_TABLES
+    nab/<category>/<name>.csv and nab/labels/combined_windows.json (NAB series)
 
 The directory is the ``data_dir`` argument, else the ``SKAE_DATA_DIR``
 environment variable, else ``../shared/data`` beside the repository when it
@@ -115,6 +116,34 @@ def load_ecg5000(data_dir=None):
     """
     table = np.loadtxt(_require(data_dir, "ecg5000", "ecg.csv"), delimiter=",")
     return table[:, :140].astype(np.float32), table[:, 140].astype(np.int64)
+
+
+def load_nab(data_dir=None):
+    """The labelled NAB series: ``[(key, values, labels)]``, sorted by key.
+
+    ``key`` is ``'<category>/<name>.csv'`` as in NAB's label files; ``values``
+    is the float64 series (rows in file order, read as consecutive steps) and
+    ``labels`` is 1 at the steps inside a labelled anomaly window, else 0.
+    Series without an anomaly window are left out.
+    """
+    import json
+
+    import pandas as pd
+
+    windows = json.loads(_require(data_dir, "nab", "labels", "combined_windows.json")
+                         .read_text())
+    series = []
+    for key in sorted(windows):
+        path = _require(data_dir, "nab").joinpath(*key.split("/"))
+        if not windows[key] or not path.exists():
+            continue
+        frame = pd.read_csv(path, parse_dates=["timestamp"])
+        labels = np.zeros(len(frame), dtype=np.int64)
+        for start, end in windows[key]:
+            inside = frame.timestamp.between(pd.Timestamp(start), pd.Timestamp(end))
+            labels[inside.to_numpy()] = 1
+        series.append((key, frame["value"].to_numpy(np.float64), labels))
+    return series
 
 
 def load_odds(name, data_dir=None):

@@ -7,6 +7,7 @@ from .impute import AutoencoderImputer
 from .networks import ConvNetwork, DenseNetwork, LSTMNetwork
 from .outlier import AutoencoderOutlierDetector
 from .persistence import PersistenceError, load, save
+from .sequences import SequenceOutlierDetector
 from .transformers import AutoencoderTransformer, VAETransformer
 
 __version__ = "0.3.0"
@@ -22,6 +23,7 @@ __all__ = [
     "LossCurveDisplay",
     "PersistenceError",
     "ScoreHistogramDisplay",
+    "SequenceOutlierDetector",
     "TrainingDivergedError",
     "VAETransformer",
     "__version__",

@@ -12,6 +12,15 @@ from sklearn.utils.validation import _check_feature_names_in, validate_data
 from ._doc_link import DocLinkMixin
 
 
+def _flat_windows(X, window_length, step=1):
+    """The windows of the 2-D array ``X`` as rows, time-major (see :class:`SlidingWindows`)."""
+    windows = np.lib.stride_tricks.sliding_window_view(X, window_length, axis=0)
+    # (n_windows, n_features, window_length) -> time-major rows, copied
+    # (np.array) so that the output never shares memory with X.
+    windows = np.array(windows[::step].transpose(0, 2, 1))
+    return windows.reshape(len(windows), window_length * X.shape[1])
+
+
 class SlidingWindows(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Cut a multivariate time series into flattened sliding windows.
 
@@ -113,17 +122,13 @@ class SlidingWindows(DocLinkMixin, TransformerMixin, BaseEstimator):
         """
         index = getattr(X, "index", None)
         X = validate_data(self, X, dtype="numeric", reset=False)
-        n_time, n_features = X.shape
+        n_time = len(X)
         if n_time < self.window_length:
             raise ValueError(
                 f"X has {n_time} rows (time steps), fewer than "
                 f"window_length={self.window_length}: there is no complete window."
             )
-        windows = np.lib.stride_tricks.sliding_window_view(X, self.window_length, axis=0)
-        # (n_windows, n_features, window_length) -> time-major rows, copied
-        # (np.array) so that the output never shares memory with X.
-        windows = np.array(windows[::self.step].transpose(0, 2, 1))
-        windows = windows.reshape(len(windows), self.window_length * n_features)
+        windows = _flat_windows(X, self.window_length, self.step)
         if index is not None and _get_output_config("transform", self)["dense"] == "pandas":
             import pandas as pd
 
