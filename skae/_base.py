@@ -70,7 +70,7 @@ _DIVERGENCE_CHECK_ROWS = 4096
 _SETTLED_TOLERANCE = 0.05
 _SETTLED_MIN_WINDOW = 4
 # early_stopping='auto' holds out a validation split when it has this many rows.
-_AUTO_MIN_VALIDATION_ROWS = 10
+_AUTO_MIN_VALIDATION_ROWS = 5
 
 
 def _scaling_statistics(X, scaling):

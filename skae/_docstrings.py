@@ -152,7 +152,7 @@ PARAMETERS = {
         held-out rows at least as well as the start. When False, training
         stops when the training loss has not improved that way, or at
         ``max_steps``. ``'auto'`` is True when the held-out share is at least
-        10 rows (from 100 rows with ``validation_fraction=0.1``), else
+        5 rows (from 41 rows with ``validation_fraction=0.1``), else
         False.""",
     ),
     "validation_fraction": (

@@ -182,7 +182,7 @@ def fitted_schema(estimator):
                 "missing_fill_": _float64(_n_features)}
     if params["early_stopping"] is True:
         required["validation_scores_"] = _numbers
-    elif params["early_stopping"]:  # 'auto': a validation split from 100 rows on
+    elif params["early_stopping"]:  # 'auto': a validation split from 41 rows on
         optional["validation_scores_"] = _numbers
     if "add_indicator" in params:  # AutoencoderImputer
         required["indicator_"] = _no_indicator

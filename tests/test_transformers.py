@@ -30,7 +30,9 @@ from skae import AutoencoderTransformer, DenseNetwork, TrainingDivergedError
 from skae._progress import ProgressLine
 
 # 60 rows in batches of 16: 4 steps per epoch.
-FAST = {**CPU, "network": dense(8), "max_steps": 20, "batch_size": 16}
+# No validation split unless a test asks for one ('auto' holds one out from 41 rows).
+FAST = {**CPU, "network": dense(8), "max_steps": 20, "batch_size": 16,
+        "early_stopping": False}
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -434,7 +436,9 @@ def test_early_stopping_records_validation_scores_and_keeps_the_best(X):
     assert len(model.validation_scores_) == model.n_iter_
     # The best epoch's score, or the PCA start's when no epoch beat it.
     assert model.best_validation_score_ >= max(model.validation_scores_)
-    assert not hasattr(fast().fit(X), "validation_scores_")  # too few rows for 'auto' 
+    # 'auto' holds out rows from 41 rows on (5 of them), not below.
+    assert hasattr(fast(early_stopping="auto").fit(X), "validation_scores_")
+    assert not hasattr(fast(early_stopping="auto").fit(X[:40]), "validation_scores_")
     # The kept weights are those of the best epoch.
     valid_rows = np.sort(np.random.RandomState(
         skae._base.draw_seed(0)).permutation(60)[:6])
