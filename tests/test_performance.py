@@ -16,7 +16,7 @@ from skorch.callbacks import Callback
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer
 from skae._base import _compile_mode
 
-FAST = {**CPU, "network": dense(8), "max_steps": 20, "batch_size": 16}
+FAST = {**CPU, "network": dense(8), "max_steps": 20, "batch_size": 16, "early_stopping": False}
 
 
 def data(n_samples=60, n_features=6, seed=0, dtype=np.float64):
@@ -211,7 +211,7 @@ def test_partial_fit_after_an_early_stopped_fit(estimator):
     # The chunk's epoch has no validation split: the fit's scores are kept,
     # and the best score no longer describes the weights, so it goes.
     X = data(n_samples=100)
-    model = estimator(**FAST, early_stopping=True).fit(X)
+    model = estimator(**{**FAST, "early_stopping": True}).fit(X)
     scores = list(model.validation_scores_)
     assert hasattr(model, "best_validation_score_")
     model.partial_fit(X)
