@@ -172,6 +172,7 @@ def _instance(cls):
 
 @pytest.mark.parametrize("cls", _documented_classes(), ids=lambda cls: cls.__name__)
 def test_the_html_repr_links_to_the_api_page(cls):
+    from sklearn.ensemble import IsolationForest
     from sklearn.utils import estimator_html_repr
 
     from skae._doc_link import DOCUMENTATION_URL
@@ -182,7 +183,8 @@ def test_the_html_repr_links_to_the_api_page(cls):
     assert _instance(cls)._get_doc_link() == link
     html = estimator_html_repr(_instance(cls))
     assert f'href="{link}"' in html  # the estimator's "?"
-    assert f'href="{link}#:~:text=' in html  # and its parameters'
+    if "#:~:text=" in estimator_html_repr(IsolationForest()):  # scikit-learn 1.7 and later
+        assert f'href="{link}#:~:text=' in html  # and its parameters'
     assert page in (DOCS / "api.rst").read_text().replace("preprocessing.", "skae.preprocessing.") \
         or name in (DOCS / "api.rst").read_text()
     if BUILT.exists():
