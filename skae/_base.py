@@ -738,11 +738,15 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
             return (f"{type(self).__name__} trained for only max_steps={self.max_steps} "
                     "steps, too few to tell whether its loss settled; raise max_steps.")
         before, last = np.mean(losses[-2 * window:-window]), np.mean(losses[-window:])
-        if before - last > _SETTLED_TOLERANCE * abs(last):
+        if self._falling_loss_is_unsettled() and before - last > _SETTLED_TOLERANCE * abs(last):
             return (f"{type(self).__name__}'s training loss still fell by "
                     f"{(before - last) / abs(last):.0%} over the last fifth of "
                     f"max_steps={self.max_steps}; raise max_steps for a settled fit.")
         return None
+
+    def _falling_loss_is_unsettled(self):
+        """Whether a training loss still falling at ``max_steps`` means the fit stopped short."""
+        return True
 
     # ------------------------------------------------------------ inference
     def _map_batches(self, X, fn, scaled=True, fitted=None, with_targets=False):

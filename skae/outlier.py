@@ -575,15 +575,12 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
                                           self._resolved_output_activation())
         return module, max(codes)
 
-    def _budget_warning(self, fitted):
+    def _falling_loss_is_unsettled(self):
         # max_steps is a deliberate budget here: a longer fit learns to
         # reconstruct the outliers too, so a training loss still falling at
-        # the budget is expected and "raise max_steps" would be bad advice.
-        # Only a budget too small to judge, or asked-for early stopping, warns.
-        message = super()._budget_warning(fitted)
-        if self.early_stopping or (message and "too few" in message):
-            return message
-        return None
+        # the budget is expected and "raise max_steps" would be bad advice,
+        # unless early stopping was asked for.
+        return bool(self.early_stopping)
 
     def _score_samples(self, X, fitted=None):
         fitted = vars(self) if fitted is None else fitted
