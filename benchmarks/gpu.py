@@ -26,7 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 from skae import AutoencoderTransformer, ConvNetwork, DenseNetwork
-from skae._networks import DenseAutoencoder
+from skae._torch_modules import DenseAutoencoder
 
 from ._budget import steps_for_epochs
 from ._timing import add_threads_argument, apply_threads, plain_torch_epoch

@@ -20,7 +20,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from skae import AutoencoderTransformer, DenseNetwork
-from skae._networks import DenseAutoencoder
+from skae._torch_modules import DenseAutoencoder
 
 from ._budget import steps_for_epochs
 from ._output import add_out_argument

@@ -50,11 +50,11 @@ from ._net import (
     named_callbacks,
     returned_epoch,
 )
-from ._networks import ACTIVATIONS, SequentialAutoencoder
 from ._objectives import RECONSTRUCTION
 from ._pca_start import principal_axes
 from ._progress import ProgressLine
 from ._random import fit_random_state, torch_seeded
+from ._torch_modules import ACTIVATIONS, SequentialAutoencoder
 from .networks import BaseNetwork, resolve_network
 
 _INPUT_DTYPES = (np.float64, np.float32)

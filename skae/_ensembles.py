@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._networks import ACTIVATIONS, init_weight_
 from ._random import Dropout
+from ._torch_modules import ACTIVATIONS, init_weight_
 
 
 class StackedBatchNorm(nn.Module):

@@ -1,6 +1,6 @@
 """The PCA start of a network's linear path.
 
-A network with a linear path (:class:`~skae._networks.LinearPathAutoencoder`)
+A network with a linear path (:class:`~skae._torch_modules.LinearPathAutoencoder`)
 starts training at the principal axes of the scaled training rows, so its
 first reconstruction is PCA's and training only has to find what a linear map
 misses. The axes come from the covariance matrix, accumulated over blocks of

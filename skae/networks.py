@@ -1,7 +1,7 @@
 """Networks as parameter objects: the ``network`` parameter of every estimator.
 
 A network object holds the options of one network family, checks them and
-builds the torch module (see :mod:`skae._networks`) once the estimator knows
+builds the torch module (see :mod:`skae._torch_modules`) once the estimator knows
 the number of features and the width of the code::
 
     AutoencoderTransformer(network=ConvNetwork(input_shape=(1, 28, 28)))
@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._doc_link import DocLinkMixin
 from ._ensembles import DenseEnsemble, ModuleEnsemble
-from ._networks import (
+from ._torch_modules import (
     ACTIVATIONS,
     ConvAutoencoder,
     DenseAutoencoder,
@@ -87,7 +87,7 @@ class BaseNetwork(DocLinkMixin, BaseEstimator):
         Returns
         -------
         module : torch.nn.Module
-            An autoencoder module of :mod:`skae._networks`.
+            An autoencoder module of :mod:`skae._torch_modules`.
         """
         raise NotImplementedError
 

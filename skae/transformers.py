@@ -16,8 +16,8 @@ from ._base import (
 )
 from ._device import draw_seed
 from ._docstrings import fill_doc
-from ._networks import Encoder
 from ._objectives import ELBO_OBJECTIVE, VARIATIONAL_PARAMETER_CONSTRAINTS
+from ._torch_modules import Encoder
 from .networks import DenseNetwork
 
 

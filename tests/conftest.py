@@ -1,4 +1,4 @@
-"""Settings and helpers shared by the whole test suite."""
+"""Fixtures shared by the whole test suite (constants and helpers: :mod:`skae._testing`)."""
 
 import warnings
 
@@ -6,21 +6,6 @@ import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
-
-from skae import DenseNetwork
-
-#: Settings every fast test fit shares: CPU, seeded.
-CPU = {"device": "cpu", "random_state": 0}
-
-
-def dense(*hidden_layer_sizes, **params):
-    """A ``DenseNetwork`` with the given hidden widths."""
-    return DenseNetwork(hidden_layer_sizes=hidden_layer_sizes, **params)
-
-
-def steps(epochs, n_rows, batch_size):
-    """The ``max_steps`` of ``epochs`` passes over ``n_rows`` rows."""
-    return epochs * -(-n_rows // batch_size)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import CPU, dense
 from numpydoc.docscrape import NumpyDocString
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import make_constraint
@@ -23,6 +22,7 @@ from skae import (
     VAETransformer,
 )
 from skae._docstrings import fill_doc
+from skae._testing import CPU, dense
 
 ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector]
 NETWORKS = [DenseNetwork, ConvNetwork, LSTMNetwork]

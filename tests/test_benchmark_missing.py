@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from benchmarks import missing
 
@@ -41,7 +40,7 @@ def test_quick_run_writes_markdown_and_json(tmp_path):
 
 
 def test_mixed_quick_run_on_a_frame_with_categories_and_gaps(tmp_path):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     rng = np.random.RandomState(0)
     n_rows = 120
     frame = pd.DataFrame({"amount": rng.normal(size=n_rows),

@@ -399,7 +399,7 @@ def test_mnist_split_keeps_training_and_test_draws_apart(data_dir):
 
 @pytest.mark.parametrize("freeze_steps, changed", [(0, True), (2, True), (4, False)])
 def test_few_labels_freeze_steps_hold_the_encoder(freeze_steps, changed):
-    torch = pytest.importorskip("torch")
+    import torch
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(20, 4)).astype(np.float32), np.arange(20) % 2
     encoder = torch.nn.Sequential(torch.nn.Linear(4, 2))

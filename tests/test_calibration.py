@@ -5,11 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import CPU, dense
 from scipy.stats import false_discovery_control
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skae import AutoencoderOutlierDetector
+from skae._testing import CPU, dense
 from skae.outlier import _between_scores, _conformal_offset, _conformal_rank
 
 # A tiny ensemble: the guarantee holds whatever the network learned, so the

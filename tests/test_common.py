@@ -1,7 +1,6 @@
 """scikit-learn's estimator checks on every public estimator."""
 
 import pytest
-from conftest import CPU, dense
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
@@ -13,6 +12,7 @@ from skae import (
     SequenceOutlierDetector,
     VAETransformer,
 )
+from skae._testing import CPU, dense
 from skae.preprocessing import SlidingWindows
 
 FAST = {**CPU, "network": dense(8), "max_steps": 5, "batch_size": 32}

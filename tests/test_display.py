@@ -6,7 +6,6 @@ import warnings
 import matplotlib
 import numpy as np
 import pytest
-from conftest import CPU, dense
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LinearRegression
@@ -19,6 +18,7 @@ from skae import (
     ScoreHistogramDisplay,
     VAETransformer,
 )
+from skae._testing import CPU, dense
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -187,7 +187,7 @@ def test_score_histogram_needs_a_fitted_detector_and_a_known_response(fitted, X)
 
 # ---------------------------------------------------------- feature errors
 def test_feature_errors_are_drawn_largest_first(fitted, X):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     frame = pd.DataFrame(X, columns=list("abcde"))
     detector = AutoencoderOutlierDetector(**FAST, n_estimators=2).fit(frame)
     row = frame.iloc[[3]]
@@ -228,7 +228,7 @@ def test_feature_errors_draw_at_most_twenty_features_by_default():
 
 
 def test_feature_errors_from_predictions_are_squared_errors_in_data_units():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     row = pd.DataFrame([[1.0, 5.0, -2.0]], columns=["a", "b", "c"])
     display = FeatureErrorDisplay.from_predictions(row, [[1.5, 2.0, -2.0]], name="PCA")
     labels = [label.get_text() for label in display.ax_.get_yticklabels()]

@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 import torch
 import torch.distributed as dist
-from conftest import CPU, dense
 from distributed import Client, LocalCluster, get_task_stream
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -27,6 +26,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
+from skae._testing import CPU, dense
 from skae.distributed import (
     fit_data_parallel,
     fit_in_process_group,

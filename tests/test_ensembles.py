@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from skae._ensembles import DenseEnsemble, ModuleEnsemble, trimmed_mean
-from skae._networks import DenseAutoencoder
+from skae._torch_modules import DenseAutoencoder
 from skae.networks import DenseNetwork, LSTMNetwork
 
 

@@ -17,8 +17,7 @@ from skorch import NeuralNetClassifier
 from torch import nn
 
 from skae import AutoencoderTransformer, ConvNetwork, LSTMNetwork, VAETransformer
-
-from .conftest import CPU, dense
+from skae._testing import CPU, dense
 
 NETWORKS = {
     "dense": (AutoencoderTransformer, dense(8)),

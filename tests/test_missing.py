@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from conftest import CPU, dense
 from sklearn.impute import KNNImputer, SimpleImputer
 
 from skae import (
@@ -16,6 +15,7 @@ from skae import (
     save,
 )
 from skae._net import ReconstructionLoss, negative_log_likelihood
+from skae._testing import CPU, dense
 
 FAST = {**CPU, "network": dense(8), "max_steps": 40, "batch_size": 32}
 
@@ -200,8 +200,9 @@ def test_safe_format_round_trip_with_nan(data, tmp_path):
 
 @pytest.mark.usefixtures("no_convergence_warnings")
 def test_onnx_export_fills_gaps_as_the_estimator(data):
-    ort = pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnxscript")
+    import onnxruntime as ort
+    import onnxscript  # noqa: F401
+
     from skae import to_onnx
 
     _, X = data
@@ -216,7 +217,8 @@ def test_onnx_export_fills_gaps_as_the_estimator(data):
 
 @pytest.mark.usefixtures("no_convergence_warnings")
 def test_map_blocks_with_nan(data):
-    da = pytest.importorskip("dask.array")
+    import dask.array as da
+
     from skae.distributed import map_blocks
 
     _, X = data
@@ -261,7 +263,7 @@ def test_imputer_fills_gaps_and_keeps_observed_entries(data):
 
 @pytest.mark.usefixtures("no_convergence_warnings")
 def test_imputer_indicator_and_feature_names(data):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     _, X = data
     X = X.copy()
     X[:, 5] = np.where(np.isnan(X[:, 5]), 0.0, X[:, 5])  # no gap in x5
@@ -311,7 +313,7 @@ def test_imputer_masking_noise_changes_the_fit(data):
 @pytest.mark.parametrize("estimator", [AutoencoderOutlierDetector(**FAST),
                                        AutoencoderImputer(**FAST)], ids=["detector", "imputer"])
 def test_non_numeric_columns_are_named_with_the_encoder_to_use(make, estimator):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     frame = make(pd)
     before = frame.copy()
     with pytest.raises(ValueError, match=r"column\(s\): 'colour'\. .*OneHotEncoder"):
@@ -328,7 +330,7 @@ def test_string_array_points_to_the_encoders():
 
 @pytest.mark.usefixtures("no_convergence_warnings")
 def test_boolean_columns_are_numbers():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     frame = pd.DataFrame({"a": np.arange(20.0), "flag": np.arange(20) % 2 == 0})
     assert AutoencoderTransformer(**FAST).fit(frame).n_features_in_ == 2
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from conftest import CPU
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
@@ -21,7 +20,8 @@ from skae import (
     LSTMNetwork,
     VAETransformer,
 )
-from skae._networks import LSTMAutoencoder
+from skae._testing import CPU
+from skae._torch_modules import LSTMAutoencoder
 from skae.preprocessing import SlidingWindows
 
 FAST = {**CPU, "n_components": 3, "batch_size": 32, "max_steps": 6}
@@ -302,7 +302,7 @@ def test_sliding_windows_invalid_parameters(rng, params):
 
 
 def test_sliding_windows_feature_names_and_pandas_output(rng):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     frame = pd.DataFrame(rng.rand(6, 2), columns=["a", "b"],
                          index=pd.date_range("2024-01-01", periods=6))
     windows = SlidingWindows(3, step=2).set_output(transform="pandas").fit_transform(frame)

@@ -4,8 +4,11 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
+import onnxruntime
+import pandas as pd
 import pytest
-from conftest import CPU, dense
+import skl2onnx
 from sklearn.datasets import load_breast_cancer
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -22,12 +25,8 @@ from skae import (
     VAETransformer,
     to_onnx,
 )
+from skae._testing import CPU, dense
 from skae.export import register_skl2onnx
-
-onnx = pytest.importorskip("onnx")
-onnxruntime = pytest.importorskip("onnxruntime")
-skl2onnx = pytest.importorskip("skl2onnx")
-pd = pytest.importorskip("pandas")
 
 # The agreement the export promises on float32 input (see to_onnx's Notes).
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}

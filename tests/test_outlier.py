@@ -6,7 +6,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import CPU, dense, steps
 from sklearn.base import clone
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -19,6 +18,7 @@ from skae import (
     LSTMNetwork,
     VAETransformer,
 )
+from skae._testing import CPU, dense, steps
 
 # 400 rows in batches of 64: 7 steps per epoch.
 FAST = {**CPU, "network": dense(16), "n_components": 2, "max_steps": steps(30, 400, 64),
@@ -159,7 +159,7 @@ def test_bad_backbone_is_rejected(data, backbone):
 
 def test_backbone_selects_the_network(fitted, vae_fitted):
     from skae._ensembles import DenseEnsemble, ModuleEnsemble
-    from skae._networks import VariationalAutoencoder
+    from skae._torch_modules import VariationalAutoencoder
 
     assert isinstance(fitted.net_.module_, DenseEnsemble)
     assert fitted.net_.module_.n_members == 8
@@ -395,7 +395,7 @@ def test_repeatable_and_leaves_global_rngs_alone(data, fitted):
 
 
 def test_pandas_input_keeps_feature_names(data):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     X = pd.DataFrame(data[0], columns=[f"sensor_{i}" for i in range(data[0].shape[1])])
     detector = AutoencoderOutlierDetector(**FAST).fit(X)
     np.testing.assert_array_equal(detector.feature_names_in_, X.columns)
@@ -405,7 +405,7 @@ def test_pandas_input_keeps_feature_names(data):
 
 
 def test_sparse_input_matches_dense(data):
-    sp = pytest.importorskip("scipy.sparse")
+    import scipy.sparse as sp
     X = data[0][:100]
     detector = AutoencoderOutlierDetector(**FAST).fit(X)
     np.testing.assert_allclose(detector.score_samples(sp.csr_matrix(X)),

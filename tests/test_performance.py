@@ -8,13 +8,13 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import CPU, dense, steps
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer
 from skae._base import _compile_mode
+from skae._testing import CPU, dense, steps
 
 FAST = {**CPU, "network": dense(8), "max_steps": 20, "batch_size": 16, "early_stopping": False}
 
@@ -327,7 +327,7 @@ def test_benchmark_scripts_run_small(tmp_path, monkeypatch):
 
 def test_partial_fit_over_the_blocks_of_a_dask_array():
     # What dask-ml's Incremental does: partial_fit on each block in turn.
-    da = pytest.importorskip("dask.array")
+    import dask.array as da
     X = da.from_array(data(n_samples=200).astype(np.float32), chunks=(50, -1))
     model = AutoencoderOutlierDetector(**FAST, n_estimators=2)
     for block in X.blocks:

@@ -11,8 +11,8 @@ import warnings
 
 import numpy as np
 import pytest
+import safetensors.numpy as safetensors
 import torch
-from conftest import CPU, dense
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from skorch.callbacks import Callback
@@ -28,8 +28,7 @@ from skae import (
     PersistenceError,
     VAETransformer,
 )
-
-safetensors = pytest.importorskip("safetensors.numpy")
+from skae._testing import CPU, dense
 
 FAST = {**CPU, "max_steps": 6, "batch_size": 16}
 
@@ -172,7 +171,7 @@ def test_an_unpickled_estimator_saves_and_a_loaded_one_pickles(X, tmp_path):
 
 
 def test_float32_data_and_feature_names_survive(X, tmp_path):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     frame = pd.DataFrame(X.astype(np.float32), columns=[f"c{i}" for i in range(X.shape[1])])
     estimator = _fit(AutoencoderTransformer, {"n_components": 2, "network": dense(4)}, frame)
     loaded = skae.load(skae.save(estimator, tmp_path / "model.safetensors"))

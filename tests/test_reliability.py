@@ -113,7 +113,7 @@ def test_interrupt_leaves_a_refit_model_as_it_was():
 
 
 def test_interrupt_stops_pretraining(monkeypatch):
-    from skae._networks import SequentialAutoencoder
+    from skae._torch_modules import SequentialAutoencoder
 
     forward = SequentialAutoencoder.forward
     calls = {"pretraining": 0, "fine_tuning": 0}

@@ -7,13 +7,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CPU, dense
 from sklearn.base import clone
 from sklearn.ensemble import IsolationForest
 from sklearn.neighbors import LocalOutlierFactor
 
 from benchmarks import sequences as sequence_benchmark
 from skae import AutoencoderOutlierDetector, SequenceOutlierDetector
+from skae._testing import CPU, dense
 from skae.metrics import range_precision_recall, vus_pr
 from skae.sequences import dominant_period
 

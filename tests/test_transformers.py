@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
-from conftest import CPU, dense, steps
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
@@ -28,6 +27,7 @@ from skorch.callbacks import Callback, LRScheduler
 import skae._base
 from skae import AutoencoderTransformer, DenseNetwork, TrainingDivergedError
 from skae._progress import ProgressLine
+from skae._testing import CPU, dense, steps
 
 # 60 rows in batches of 16: 4 steps per epoch.
 # No validation split unless a test asks for one ('auto' holds one out from 41 rows).

@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import CPU, dense, steps
 from scipy import integrate, stats
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -16,7 +15,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skae import AutoencoderTransformer, ConvNetwork, VAETransformer
 from skae._net import ReconstructionLoss, VAENet, kl_divergence, negative_log_likelihood
-from skae._networks import TiedLinear, VariationalAutoencoder
+from skae._testing import CPU, dense, steps
+from skae._torch_modules import TiedLinear, VariationalAutoencoder
 
 # The 120 rows of ``small`` in batches of 32: 4 steps per epoch.
 FAST = {**CPU, "network": dense(16), "max_steps": 20, "batch_size": 32}

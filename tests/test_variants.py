@@ -4,7 +4,6 @@ denoising, sparsity, dropout and batch normalisation, and the optimisers."""
 import numpy as np
 import pytest
 import torch
-from conftest import CPU, dense, steps
 from scipy.linalg import subspace_angles
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -14,7 +13,8 @@ import skae._base
 from skae import AutoencoderTransformer, DenseNetwork
 from skae._data import ArrayDataset, BatchIterator
 from skae._net import AutoencoderNet, ReconstructionLoss
-from skae._networks import DenseAutoencoder, TiedLinear
+from skae._testing import CPU, dense, steps
+from skae._torch_modules import DenseAutoencoder, TiedLinear
 
 # The 400 rows of ``digits`` in batches of 64: 7 steps per epoch.
 FAST = {**CPU, "n_components": 4, "network": dense(16), "max_steps": steps(5, 400, 64),
