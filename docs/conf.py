@@ -174,6 +174,9 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_sidebars = {"index": [], "getting_started": []}
+# "On this page" lists an API page's methods as fit(), not AutoencoderTransformer.fit(),
+# which the sidebar cuts off.
+toc_object_entries_show_parents = "hide"
 html_show_sourcelink = False
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True

@@ -91,13 +91,69 @@ import results  # docs/_ext/results.py, the :result: role
 
 README = ROOT / "README.md"
 _ROLE = re.compile(r":result:`([^`]+)`")
-# A figure in prose: a decimal number, or a ratio such as 7x (not a version).
-_FIGURE = re.compile(r"(?<!Python )(?<![\w.`/-])(?:\d+\.\d+x?(?![\w.])|\d+x(?!\w))")
+
+# A hand-typed figure: a decimal number (0.759, 3.2 %, 3.8e-06) or a ratio
+# (14.9x, 3x). Integers are counts and sizes; a number after a package's name
+# (Python 3.10, torch 2.13) is a version; ``code`` holds parameter values.
+_FIGURE = re.compile(r"(?<![\w.,])(?:\d+(?:\.\d+)?x|\d+\.\d+(?:e[-+]?\d+)?(?: ?%)?)(?!\w|\.\d)")
+_VERSION_OF = re.compile(
+    r"(?:Python|NumPy|SciPy|scikit-learn|PyTorch|torch|skorch|pandas|matplotlib"
+    r"|onnxruntime|skl2onnx|version)[ ]$")
+# Figures that are neither measured nor settings, each with its reason.
+_LEGITIMATE_FIGURES = {
+    # the spread of outlier shares over the ADBench tables, a fact of the data
+    ("docs/user_guide/outlier_detection.rst", "0.03 %"),
+}
+# Pages whose hand-typed figures are still to be moved to results files.
+# (CHANGELOG.md is not checked: it records what each release measured.)
+_NOT_YET_CHECKED = {"docs/user_guide/missing.rst", "docs/user_guide/scaling.rst"}
+_CODE_DIRECTIVE = re.compile(
+    r"\s*\.\. (?:code-block|code|sourcecode|literalinclude|math|raw|doctest|testcode"
+    r"|testoutput|highlight|image|figure|toctree|autosummary|auto\w+|currentmodule"
+    r"|include|mdinclude)::")
 
 
-def _prose(markdown):
-    """Markdown without its code: fenced blocks and inline code spans."""
-    return re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", markdown, flags=re.DOTALL))
+def _markdown_prose(markdown):
+    """Markdown without its code (fenced blocks, inline spans) and quoted figures."""
+    text = results.MARKDOWN_FIGURE.sub("", markdown)
+    text = re.sub(r"<!--.*?-->", "", re.sub(r"```.*?```", "", text, flags=re.DOTALL),
+                  flags=re.DOTALL)
+    return re.sub(r"\]\([^)]*\)", "]", re.sub(r"`[^`\n]*`", "", text))
+
+
+def _skip_block(lines, i, indent):
+    """The index after the block indented deeper than ``indent`` from line ``i``."""
+    while i < len(lines) and (not lines[i].strip()
+                              or len(lines[i]) - len(lines[i].lstrip()) > indent):
+        i += 1
+    return i
+
+
+def _rst_prose(text):
+    """reST without code, literal blocks, directive options, comments and roles."""
+    lines, kept, i = text.splitlines(), [], 0
+    while i < len(lines):
+        line = lines[i]
+        indent = len(line) - len(line.lstrip())
+        if _CODE_DIRECTIVE.match(line) or re.match(r"\s*\.\. (?!\w[\w-]*::)", line):
+            i = _skip_block(lines, i + 1, indent)  # code, or a comment / target
+            continue
+        if re.match(r"\s*:[\w-]+:(?: |$)", line):
+            i += 1  # a directive's option, such as :width: 100%
+            continue
+        kept.append(line)
+        i += 1
+        if line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
+            i = _skip_block(lines, i, indent)  # a literal block
+    prose = "\n".join(kept)
+    return re.sub(r"``.+?``|(?::[\w:-]+:)?`[^`]+`_{0,2}", "", prose, flags=re.DOTALL)
+
+
+def hand_typed_figures(text, markdown=False):
+    """The figures of a page's prose that no results file supplies."""
+    prose = _markdown_prose(text) if markdown else _rst_prose(text)
+    return [match.group(0) for match in _FIGURE.finditer(prose)
+            if not _VERSION_OF.search(prose[max(0, match.start() - 20):match.start()])]
 
 
 def test_every_readme_figure_matches_its_results_file():
@@ -105,9 +161,46 @@ def test_every_readme_figure_matches_its_results_file():
         "refresh them with: python docs/_ext/results.py README.md --write")
 
 
-def test_every_readme_figure_names_its_results_file():
-    prose = re.sub(r"<!-- result [^>]*-->", "", results.MARKDOWN_FIGURE.sub("", README.read_text()))
-    assert _FIGURE.findall(_prose(prose)) == []
+def _pages_with_figures():
+    pages = [README, ROOT / "CONTRIBUTING.md", *PAGES]
+    return [page for page in pages if str(page.relative_to(ROOT)) not in _NOT_YET_CHECKED]
+
+
+@pytest.mark.parametrize("page", _pages_with_figures(), ids=lambda path: str(path.relative_to(ROOT)))
+def test_no_figure_is_typed_by_hand(page):
+    name = str(page.relative_to(ROOT))
+    found = [figure for figure in hand_typed_figures(page.read_text(), page.suffix == ".md")
+             if (name, figure) not in _LEGITIMATE_FIGURES]
+    assert found == [], (f"{name} types these figures by hand: quote them from a results file "
+                         "with :result:`file/key {:.3f}` (or a <!-- result --> marker in "
+                         "Markdown), or format a parameter value as ``code``")
+
+
+def test_the_hand_typed_figure_check_finds_a_planted_figure():
+    page = """Prose that quotes 0.759 and a 14.9x speed-up, 3.2 % of rows and 3.8e-06.
+Not 2.13.0, nor 8x8 images.
+
+Versions: Python 3.10, torch 2.13 and skorch 1.4; 8x8 images, 1,000 x 30 rows,
+``noise_std=0.2``, :result:`overhead/batch_size=32/ratio {:.3f}x`, 20 %, 3 points,
+`a link 1.5 <https://example.org/1.5>`_.
+
+.. code-block:: python
+
+   ae = AutoencoderTransformer(tol=0.01)
+
+.. image:: plot.png
+   :width: 100%
+
+A literal block::
+
+   0.123
+
+.. a comment with 0.5
+"""
+    assert hand_typed_figures(page) == ["0.759", "14.9x", "3.2 %", "3.8e-06"]
+    markdown = ("A 7.7x<!-- result overhead/batch_size=32/ratio {:.1f}x --> speed-up, "
+                "`1.5`, 0.42 by hand, Python 3.10\n```\n0.9\n```\n")
+    assert hand_typed_figures(markdown, markdown=True) == ["0.42"]
 
 
 def test_the_figure_check_names_the_key_that_disagrees():
@@ -116,7 +209,6 @@ def test_the_figure_check_names_the_key_that_disagrees():
     assert "9.99x should be" in problem and "overhead/batch_size=32/ratio" in problem
     refreshed = results.refresh_markdown(text)
     assert results.check_markdown(refreshed) == [] and refreshed.endswith("--> and more")
-    assert _FIGURE.findall(_prose("ratio 1.23x, `1.5`, 3x, Python 3.10")) == ["1.23x", "3x"]
     with pytest.raises(results.ResultError, match="no 'nothing'"):
         results.value("overhead/0/nothing")
     with pytest.raises(results.ResultError, match="names 2 items; end it with one of mean"):
@@ -124,6 +216,14 @@ def test_the_figure_check_names_the_key_that_disagrees():
     assert results.value("overhead/epochs=50/ratio/max") == results.value(
         "overhead/batch_size=128/ratio")
     assert results.value("overhead/0/ratio/*1000") == 1000 * results.value("overhead/0/ratio")
+
+
+def test_a_reference_takes_commas_in_values_single_matches_and_bold():
+    bce = "onnx_export/rows/model=VAETransformer, dense, loss='bce',method=score_samples"
+    assert results.value(f"{bce}/max_abs_difference/max") == results.value(
+        f"{bce}/max_abs_difference")
+    assert results.figure("overhead/batch_size=32/ratio **{:.2f}**") == (
+        f"**{results.value('overhead/batch_size=32/ratio'):.2f}**")
 
 
 def _references():
@@ -143,7 +243,8 @@ _JARGON = re.compile(
     r"\bissue \d+|\bissue's\b|\btargets? (?:[\d.]+ )?(?:was|were|is|met|missed|of the)"
     r"|\((?:target )?(?:met|missed)\)|[\d.]+(?:-point)? target\b|\bmissed narrowly"
     r"|\barticle's draw|\bchapter's schedule|\bno GPU run|\bstill to do|torch==\d"
-    r"|\bNote \d{3}\b(?! AutoEncoder)", re.IGNORECASE)
+    r"|\bNote \d{3}\b(?! AutoEncoder)|shared/data\b|\bthe article\b|\bthis session\b"
+    r"|\bthe lead\b", re.IGNORECASE)
 
 
 def _user_pages():
@@ -154,6 +255,15 @@ def _user_pages():
 @pytest.mark.parametrize("page", _user_pages(), ids=lambda path: str(path.relative_to(ROOT)))
 def test_pages_speak_to_users_not_of_how_the_work_was_organised(page):
     assert _JARGON.findall(page.read_text()) == []
+
+
+def test_the_jargon_check_finds_planted_words():
+    for planted in ["Target 0.55 met", "the 0.6 target", "missed narrowly", "see issue 13",
+                    "Note 433", "as in the article", "its draw is the article's draw",
+                    "no GPU run yet", "data in ../shared/data"]:
+        assert _JARGON.search(planted), planted
+    assert _JARGON.findall("*Note 433 AutoEncoder*, a tutorial's title; the target stays "
+                           "the clean input") == []
 
 
 # ------------------------------------------------------- HTML repr doc links
@@ -257,9 +367,14 @@ def test_built_internal_links_resolve():
 
 
 def test_built_pages_speak_to_users():
+    # Code and preformatted blocks hold commands and the benchmark reports
+    # quoted whole (whose commands name the data folder they ran on); the
+    # pages' and examples' own words, code included, are checked in their
+    # sources above.
     found = {}
     for page in _built_pages():
-        text = re.sub(r"<[^>]+>", " ", page.read_text())
+        html = re.sub(r"<(pre|code)\b.*?</\1>", " ", page.read_text(), flags=re.DOTALL)
+        text = re.sub(r"<[^>]+>", " ", html)
         if page.name in ("sources.html", "searchindex.js"):
             continue
         hits = _JARGON.findall(text)

@@ -17,10 +17,12 @@ walks into it one ``/``-separated step at a time: a key of a mapping, the
 index of a list item, or ``field=value`` (several joined by ``,``), the
 one list item whose fields have those values. Where several items have them,
 the reference goes on into each and ends with ``mean``, ``std`` (of the
-population, as :func:`numpy.std`), ``min`` or ``max`` of them. A last step
+population, as :func:`numpy.std`), ``min`` or ``max`` of them (which, where
+only one item matched, is its number). A last step
 ``*N`` multiplies the number by N (``seconds/*1000`` for milliseconds). The
 format, after a space, is
-a :meth:`str.format` template that starts with ``{``; ``{:.3g}`` by default.
+a :meth:`str.format` template that starts with ``{`` (or ``**{``); ``{:.3g}`` by default.
+In reST, a template between ``**`` (``**{:.3f}**``) shows the figure in bold.
 Keys may hold spaces.
 """
 
@@ -57,8 +59,8 @@ def _load(path):
 
 def _split(reference):
     """``(results file, steps inside it, format)`` of a reference."""
-    path, brace, template = reference.strip().partition(" {")
-    template = brace.strip() + template
+    path, _, template = (re.split(r"( (?=\*\*\{|\{))", reference.strip(), maxsplit=1)
+                         + ["", ""])[:3]
     parts = path.split("/")
     for end in range(len(parts), 0, -1):
         candidate = RESULTS.joinpath(*parts[:end]).with_suffix(".json")
@@ -67,9 +69,27 @@ def _split(reference):
     raise ResultError(f"{reference!r}: no results file benchmarks/results/{path}... exists")
 
 
+def _conditions(step, fields):
+    """``[(field, value), ...]`` of a ``field=value,...`` step.
+
+    A comma starts a new condition only where one of the items' fields and
+    ``=`` follow it, so that a value may hold commas (and even ``=``).
+    """
+    conditions = []
+    for piece in step.split(","):
+        field, equals, value = piece.partition("=")
+        if conditions and not (equals and field.strip() in fields):
+            conditions[-1][1] += "," + piece
+        else:
+            conditions.append([field, value])
+    return conditions
+
+
 def _step(node, step, reference):
     if step.startswith("*") and isinstance(node, (int, float)):
         return node * float(step[1:])  # a change of unit: seconds/*1000 for milliseconds
+    if step in _AGGREGATES and isinstance(node, (int, float)):
+        return node  # a selection that matched a single item
     if isinstance(node, _Many):
         if step in _AGGREGATES:
             return _AGGREGATES[step](node)
@@ -79,9 +99,8 @@ def _step(node, step, reference):
     if isinstance(node, list):
         if step.lstrip("-").isdigit() and -len(node) <= int(step) < len(node):
             return node[int(step)]
-        # A comma starts a new condition only where a field= follows it.
-        conditions = [condition.partition("=")[::2]
-                      for condition in re.split(r",(?=[\w ]+=)", step)]
+        conditions = _conditions(step, {key for item in node if isinstance(item, dict)
+                                        for key in item})
         matches = [item for item in node if isinstance(item, dict)
                    and all(str(item.get(field)) == value for field, value in conditions)]
         if len(matches) == 1:
@@ -137,6 +156,8 @@ def _result_role(name, rawtext, text, lineno, inliner, options=None, content=Non
         shown = figure(text)
         # A page that quotes a results file is rebuilt when the file changes.
         inliner.document.settings.env.note_dependency(str(_split(text)[0]))
+        if len(shown) > 4 and shown.startswith("**") and shown.endswith("**"):
+            return [nodes.strong(shown, shown[2:-2])], []  # reST cannot nest a role in **
         return [nodes.Text(shown)], []
     except (ResultError, ValueError) as error:
         message = inliner.reporter.error(str(error), line=lineno)
