@@ -1,9 +1,12 @@
 """The skorch ``NeuralNet`` that trains every skae network.
 
-There is one training loop in the package: skorch's. It is customised only
-through skorch's own hooks -- ``get_loss`` for the objective, the iterators for
-fast batching, callbacks for stopping rules -- so estimator variants subclass
-:class:`AutoencoderNet` and override a single hook.
+There is one training loop in the package: skorch's. It is customised
+through skorch's public hooks -- ``get_loss`` for the objective, the iterators
+for fast batching, callbacks for stopping rules -- so estimator variants
+subclass :class:`AutoencoderNet` and override a single hook. The few
+overrides of skorch's machinery, and why each is there, are listed in the
+architecture page's "skorch overrides" section. Stopping rules end training
+with :class:`StopTraining`, never with a ``KeyboardInterrupt``.
 """
 
 import copy

@@ -227,9 +227,10 @@ _OWN_PARAMETERS = {
     "calibration_fraction": (
         "float in (0, 1)",
         """\
-        Used with ``false_alarm_rate`` only, ignored otherwise. Share of the
-        training rows (rounded up) held out of training to calibrate the
-        threshold. More calibration rows make each fit's false-alarm rate
+        Share of the training rows (rounded up) held out of training to
+        calibrate the threshold when ``false_alarm_rate`` is set, as
+        ``validation_fraction`` is the share held out when
+        ``early_stopping=True``. More calibration rows make each fit's false-alarm rate
         closer to the target and leave fewer rows to train on. There must be
         at least ``1 / false_alarm_rate - 1`` of them (19 for a rate of
         0.05): with fewer, every p-value is above the rate and no threshold
