@@ -185,3 +185,17 @@ def test_new_spellings_do_not_warn(X):
         AutoencoderTransformer(**FAST, n_components=2,
                                network=LSTMNetwork((3, 2), hidden_layer_sizes=(3,))).fit(X)
         AutoencoderOutlierDetector(**FAST, network=dense(4)).fit(X).score_samples(X)
+
+
+def test_objective_objects_survive_save_load_and_pickle(X, tmp_path):
+    import pickle
+
+    import skae
+
+    detector = AutoencoderOutlierDetector(**FAST, n_estimators=2,
+                                          objective=VAE(beta=0.5, kl_warmup_epochs=1)).fit(X)
+    loaded = skae.load(skae.save(detector, tmp_path / "model.safetensors"))
+    unpickled = pickle.loads(pickle.dumps(detector))
+    for copy in (loaded, unpickled):
+        assert copy.objective.get_params() == {"beta": 0.5, "kl_warmup_epochs": 1}
+        np.testing.assert_array_equal(copy.score_samples(X), detector.score_samples(X))
