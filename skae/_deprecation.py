@@ -27,9 +27,10 @@ def is_set(value):
 
 
 def warn_renamed(owner, old, new_spelling):
-    """Warn that ``owner``'s parameter ``old`` is deprecated for ``new_spelling``."""
+    """Warn that ``owner``'s parameters ``old`` (names) are deprecated for ``new_spelling``."""
+    spelled = ", ".join(f"{name}=..." for name in old)
     warnings.warn(
-        f"{type(owner).__name__}({old}=...) is deprecated since skae 0.4 and will be "
+        f"{type(owner).__name__}({spelled}) is deprecated since skae 0.4 and will be "
         f"removed in 0.5: use {new_spelling} instead.", FutureWarning, stacklevel=4)
 
 
@@ -50,7 +51,7 @@ def renamed(owner, old, new, *, warn=True):
         raise ValueError(f"{type(owner).__name__} got {old}={value!r} and {new}="
                          f"{getattr(owner, new)!r}: set only {new} ({old} is deprecated).")
     if warn:
-        warn_renamed(owner, old, f"{new}={value!r}")
+        warn_renamed(owner, [old], f"{new}={value!r}")
     return value
 
 
@@ -76,7 +77,7 @@ def detector_objective(detector, *, warn=True):
                              f"and objective={detector.objective!r}: set only objective "
                              "(backbone is deprecated).")
         if warn:
-            warn_renamed(detector, "backbone", f"objective={objective!r}")
+            warn_renamed(detector, ["backbone"], f"objective={objective!r}")
     else:
         objective = detector.objective
     objective = resolve_objective(objective)
@@ -85,8 +86,8 @@ def detector_objective(detector, *, warn=True):
     if old and isinstance(objective, VAE):
         objective = clone(objective).set_params(**old)
     if old and warn:
-        effect = ("" if isinstance(objective, VAE)
-                  else " (they have no effect on the reconstruction objective)")
-        warn_renamed(detector, " and ".join(old),
-                     f"objective={VAE(**old)!r}{effect}")
+        effect = ("" if isinstance(objective, VAE) else
+                  f" ({'they have' if len(old) > 1 else 'it has'} no effect on the "
+                  "reconstruction objective)")
+        warn_renamed(detector, old, f"objective={VAE(**old)!r}{effect}")
     return objective
