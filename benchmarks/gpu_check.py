@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # convolutional and recurrent networks.
 NETWORKS = {"dense": DenseNetwork(hidden_layer_sizes=(32,)),
             "conv": ConvNetwork(input_shape=(1, 4, 4), channels=(4,)),
-            "lstm": LSTMNetwork(input_shape=(4, 4), hidden_sizes=(8,))}
+            "lstm": LSTMNetwork(input_shape=(4, 4), hidden_layer_sizes=(8,))}
 FAST = {"max_steps": 40, "batch_size": 64, "random_state": 0}
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
 
@@ -93,8 +93,8 @@ def _estimators():
             n_estimators=3, network=network, **FAST)
     yield "VAETransformer, dense", VAETransformer(n_components=2, network=NETWORKS["dense"],
                                                  **FAST)
-    yield "AutoencoderOutlierDetector, vae backbone", AutoencoderOutlierDetector(
-        n_estimators=3, backbone="vae", network=NETWORKS["dense"], **FAST)
+    yield "AutoencoderOutlierDetector, vae objective", AutoencoderOutlierDetector(
+        n_estimators=3, objective="vae", network=NETWORKS["dense"], **FAST)
 
 
 def check_every_estimator_and_network():

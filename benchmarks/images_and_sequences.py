@@ -97,7 +97,7 @@ ARTICLE_F1 = {(5, "dense detector"): 0.76, (5, "conv detector"): 0.69,
 # consecutive samples (140 single-sample steps cost four times as much).
 ECG_MODELS = {
     "dense AE": {"network": DenseNetwork(hidden_layer_sizes=(32, 16), activation="relu")},
-    "LSTM AE": {"network": LSTMNetwork(input_shape=(35, 4), hidden_sizes=(32,),
+    "LSTM AE": {"network": LSTMNetwork(input_shape=(35, 4), hidden_layer_sizes=(32,),
                                        reverse_decoding=True)},
 }
 ECG_COMMON = {"n_components": 8, "scaling": "minmax", "loss": "mae",

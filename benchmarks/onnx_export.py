@@ -67,7 +67,7 @@ def models(max_steps):
          AutoencoderOutlierDetector(n_estimators=4, network=ConvNetwork(input_shape=(1, 8, 8)),
                                     **common), digits, detector),
         ("AutoencoderOutlierDetector, vae (4 members)",
-         AutoencoderOutlierDetector(n_estimators=4, backbone="vae", **common), cancer,
+         AutoencoderOutlierDetector(n_estimators=4, objective="vae", **common), cancer,
          ("score_samples",)),
     ]
 

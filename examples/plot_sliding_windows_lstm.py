@@ -37,7 +37,7 @@ pipe = Pipeline(
             AutoencoderTransformer(
                 n_components=4,
                 network=LSTMNetwork(
-                    input_shape=(window, 2), hidden_sizes=(16,)
+                    input_shape=(window, 2), hidden_layer_sizes=(16,)
                 ),
                 learning_rate=1e-2,
                 batch_size=64,

@@ -5,6 +5,7 @@ from .display import FeatureErrorDisplay, LossCurveDisplay, ScoreHistogramDispla
 from .export import to_onnx
 from .impute import AutoencoderImputer
 from .networks import ConvNetwork, DenseNetwork, LSTMNetwork
+from .objectives import VAE, Reconstruction
 from .outlier import AutoencoderOutlierDetector
 from .persistence import PersistenceError, load, save
 from .sequences import SequenceOutlierDetector
@@ -13,6 +14,7 @@ from .transformers import AutoencoderTransformer, VAETransformer
 __version__ = "0.3.0"
 
 __all__ = [
+    "VAE",
     "AutoencoderImputer",
     "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
@@ -22,6 +24,7 @@ __all__ = [
     "LSTMNetwork",
     "LossCurveDisplay",
     "PersistenceError",
+    "Reconstruction",
     "ScoreHistogramDisplay",
     "SequenceOutlierDetector",
     "TrainingDivergedError",

@@ -51,6 +51,7 @@ from ._net import (
     returned_epoch,
 )
 from ._objectives import RECONSTRUCTION
+from ._parameter_objects import ParameterObjectsMixin
 from ._pca_start import principal_axes
 from ._progress import ProgressLine
 from ._random import fit_random_state, torch_seeded
@@ -207,7 +208,7 @@ RECONSTRUCTION_PARAMETER_CONSTRAINTS = {
 }
 
 
-class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
+class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
     """Validation, scaling, seeding, device and the skorch fit of every estimator.
 
     The public subclasses write out their ``__init__`` and say what they
@@ -233,6 +234,13 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.input_tags.allow_nan = True  # missing entries: see skae._missing
         return tags
+
+    def _shorthand_objects(self):
+        return {"network": lambda name: resolve_network(name, self._network_shorthands)}
+
+    def _training_parameters(self):
+        """The parameters as the objective's hooks read them (a subclass may add some)."""
+        return self.get_params(deep=False)
 
     def __sklearn_is_fitted__(self):
         # Every fitted attribute is assigned at once with net_ (see _set_fitted).
@@ -492,7 +500,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         """
         self._check_partial_fit_params()
         net = self.net_
-        setup = {"params": self.get_params(deep=False), "objective": self._objective_,
+        setup = {"params": self._training_parameters(), "objective": self._objective_,
                  "network": resolve_network(self.network, self._network_shorthands),
                  "device": self.device_, "offset": self.input_offset_,
                  "scale": self.input_scale_, "n_components": self.n_components_,
@@ -543,7 +551,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         Raises before any training on a parameter that cannot train on
         ``X``; the input scaling comes from ``X``.
         """
-        params = self.get_params(deep=False)
+        params = self._training_parameters()
         objective = self._objective
         objective.check(params, type(self).__name__)
         network = resolve_network(self.network, self._network_shorthands)

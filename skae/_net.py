@@ -1,9 +1,12 @@
 """The skorch ``NeuralNet`` that trains every skae network.
 
-There is one training loop in the package: skorch's. It is customised only
-through skorch's own hooks -- ``get_loss`` for the objective, the iterators for
-fast batching, callbacks for stopping rules -- so estimator variants subclass
-:class:`AutoencoderNet` and override a single hook.
+There is one training loop in the package: skorch's. It is customised
+through skorch's public hooks -- ``get_loss`` for the objective, the iterators
+for fast batching, callbacks for stopping rules -- so estimator variants
+subclass :class:`AutoencoderNet` and override a single hook. The few
+overrides of skorch's machinery, and why each is there, are listed in the
+architecture page's "skorch overrides" section. Stopping rules end training
+with :class:`StopTraining`, never with a ``KeyboardInterrupt``.
 """
 
 import copy
@@ -248,22 +251,6 @@ class AutoencoderNet(NeuralNet):
         state.pop("_listener_cache", None)
         return state
 
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        # skorch's loop, callbacks and history records as they are, but the
-        # batch size is the length of the batch tensor (skorch's generic
-        # get_len inspects the batch's structure at every step).
-        if iterator is None:
-            return
-        batch_count = 0
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            self.history.record_batch(prefix + "_loss", step["loss"].item())
-            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
-            self.notify("on_batch_end", batch=batch, training=training, **step)
-            batch_count += 1
-        self.history.record(prefix + "_batch_count", batch_count)
-
     def _compiled(self):
         """The compiled forward of ``module_`` (made once), or ``None`` to run eagerly."""
         if self.compile_mode is None:
@@ -314,10 +301,9 @@ class AutoencoderNet(NeuralNet):
                 parameter.grad = None
             return super().train_step_single(batch, **fit_params)
 
-    @property
-    def _default_callbacks(self):
+    def get_default_callbacks(self):
         # The per-epoch log table costs time even when nothing is printed.
-        return [(name, callback) for name, callback in super()._default_callbacks
+        return [(name, callback) for name, callback in super().get_default_callbacks()
                 if name != "print_log" or self.verbose]
 
     def _set_training(self, training=True):
@@ -367,36 +353,37 @@ class AutoencoderNet(NeuralNet):
         return listeners
 
     def notify(self, method_name, **cb_kwargs):
-        # A callback that stops training (skorch's EarlyStopping) raises
-        # KeyboardInterrupt; tell that apart from an interrupt by the user.
+        # skorch's notify, calling only the callbacks that listen.
         getattr(self, method_name)(self, **cb_kwargs)
         for callback, method in self._listeners(method_name):
             try:
                 method(self, **cb_kwargs)
-            except _StopTraining:
-                raise
             except KeyboardInterrupt as exc:
+                # skorch's own EarlyStopping, given by the user, stops
+                # training by raising KeyboardInterrupt: that is a stop.
                 if isinstance(callback, EarlyStopping) and callback.misses_ >= callback.patience:
-                    raise _StopTraining from exc
+                    raise StopTraining from exc
                 raise
 
     def fit_loop(self, X, y=None, *args, **kwargs):
-        # skorch's partial_fit swallows KeyboardInterrupt, its signal to stop
-        # training: let a stopping rule through, carry the user's past it.
+        # The end of training that a stopping rule asks for; a user's
+        # KeyboardInterrupt (Ctrl-C) is carried past skorch's partial_fit,
+        # which would swallow it.
         try:
             return super().fit_loop(X, y, *args, **kwargs)
-        except _StopTraining:
-            raise
+        except StopTraining:
+            return self
         except KeyboardInterrupt as exc:
             raise _Interrupted from exc
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train the module further, as :meth:`skorch.NeuralNet.partial_fit`.
 
-        A stopping rule ends training as in skorch, but a ``KeyboardInterrupt``
-        (Ctrl-C, or one raised by a callback other than a stopping rule) is
-        raised again, without the end-of-training callbacks: training stops
-        and the caller learns it did.
+        A stopping rule (:class:`StopTraining`) ends training as in skorch,
+        but a ``KeyboardInterrupt`` (Ctrl-C, or one raised by a callback
+        other than skorch's ``EarlyStopping``) is raised again, without the
+        end-of-training callbacks: training stops and the caller learns it
+        did.
         """
         try:
             return super().partial_fit(X, y, classes, **fit_params)
@@ -452,8 +439,13 @@ class AutoencoderNet(NeuralNet):
 
 
 
-class _StopTraining(KeyboardInterrupt):
-    """A stopping rule ended training (what skorch swallows in ``partial_fit``)."""
+class StopTraining(Exception):  # a signal, not an error
+    """Raised by a stopping rule's callback to end training after this epoch.
+
+    :meth:`AutoencoderNet.fit_loop` catches it, and training ends as it does
+    at ``max_epochs``: the end-of-training callbacks run (skorch's
+    ``EarlyStopping`` loads the best weights there).
+    """
 
 
 class _Interrupted(Exception):
@@ -505,7 +497,7 @@ class BestEpochEarlyStopping(EarlyStopping):
         if self.misses_ == self.patience:
             self._sink(f"Stopping since {self.monitor} has not improved in the last "
                        f"{self.patience} epochs.", verbose=net.verbose)
-            raise _StopTraining
+            raise StopTraining
 
 
 def _validation_loss(net, X, y):
@@ -676,14 +668,13 @@ class VAENet(AutoencoderNet):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
 
-    @property
-    def _default_callbacks(self):
+    def get_default_callbacks(self):
         names = [f"{prefix}_{part}" for prefix in ("train", "valid")
                  for part in ("reconstruction", "kl")]
         parts = [(name, PassthroughScoring(name=name, lower_is_better=None,
                                            on_train=name.startswith("train")))
                  for name in names]
-        return [*super()._default_callbacks, *parts]
+        return [*super().get_default_callbacks(), *parts]
 
     @property
     def kl_weight(self):

@@ -8,8 +8,9 @@ network object (:mod:`skae.networks`), the per-batch scores behind
 estimator's parameters as a dict and return values; the estimator owns the
 batching and assigns every fitted attribute. :data:`RECONSTRUCTION` serves
 :class:`~skae.AutoencoderTransformer` and the detector's
-``backbone='autoencoder'``, :data:`ELBO` :class:`~skae.VAETransformer` and
-``backbone='vae'``, so the variational pieces exist once.
+``objective='reconstruction'``, :data:`ELBO` :class:`~skae.VAETransformer` and
+``objective='vae'`` (the public objects of :mod:`skae.objectives` name them),
+so the variational pieces exist once.
 """
 
 from numbers import Integral, Real

@@ -81,10 +81,11 @@ def _check_max_features(max_features):
 def _loss_name(estimator):
     """What the training loss of the fitted skae ``estimator`` is, for an axis label."""
     if isinstance(estimator._objective_, ELBO):
-        warmup = (f", KL warm-up {estimator.kl_warmup_epochs} epochs"
-                  if estimator.kl_warmup_epochs else "")
-        loss = ("negative ELBO" if estimator.beta == 1
-                else f"reconstruction NLL + {estimator.beta:g} x KL")
+        net = estimator.net_  # the VAE's settings, whichever estimator holds them
+        warmup = (f", KL warm-up {net.kl_warmup_epochs} epochs"
+                  if net.kl_warmup_epochs else "")
+        loss = ("negative ELBO" if net.beta == 1
+                else f"reconstruction NLL + {net.beta:g} x KL")
         return f"{loss} (nats per row{warmup})"
     name = f"mean {_LOSS_NAMES[estimator.loss]} per entry (scaled inputs)"
     penalties = [penalty for penalty, on in (

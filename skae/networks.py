@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._deprecation import DEPRECATED, DEPRECATED_CONSTRAINT, renamed
 from ._doc_link import DocLinkMixin
 from ._ensembles import DenseEnsemble, ModuleEnsemble
 from ._torch_modules import (
@@ -389,13 +390,15 @@ class LSTMNetwork(BaseNetwork):
         ``(time_steps, n_features)`` of one window. Its product must equal the
         number of features of ``X``; one axis may be -1, inferred from the
         number of features as in :func:`numpy.reshape`.
-    hidden_sizes : int or tuple of int, default=(64,)
+    hidden_layer_sizes : int or tuple of int, default=(64,)
         Hidden sizes of the encoder's stacked LSTMs, from the input towards
         the code; the decoder stacks them in reverse order. At least one.
     reverse_decoding : bool, default=False
         Decode the window last step first, as in sequence-to-sequence
         autoencoders that reconstruct the reversed input; reconstructions are
         flipped back, so they are always returned in the original order.
+    hidden_sizes : int or tuple of int, default='deprecated'
+        Deprecated since 0.4, removed in 0.5: use ``hidden_layer_sizes``.
 
     See Also
     --------
@@ -409,21 +412,26 @@ class LSTMNetwork(BaseNetwork):
 
     _parameter_constraints: ClassVar[dict] = {
         "input_shape": ["array-like"],
-        "hidden_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "reverse_decoding": ["boolean"],
+        "hidden_sizes": ["array-like", Interval(Integral, 1, None, closed="left"),
+                         DEPRECATED_CONSTRAINT],
     }
 
-    def __init__(self, input_shape, hidden_sizes=(64,), reverse_decoding=False):
+    def __init__(self, input_shape, hidden_layer_sizes=(64,), reverse_decoding=False,
+                 hidden_sizes=DEPRECATED):
         self.input_shape = input_shape
-        self.hidden_sizes = hidden_sizes
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.reverse_decoding = reverse_decoding
+        self.hidden_sizes = hidden_sizes
 
     def build(self, n_features, n_components, *, code_activation, output_activation):
         self._validated()
         input_shape = self._checked_input_shape(n_features, ("time_steps", "n_features"))
-        hidden_sizes = _positive_ints(self.hidden_sizes, "hidden_sizes")
+        hidden_sizes = _positive_ints(renamed(self, "hidden_sizes", "hidden_layer_sizes"),
+                                      "hidden_layer_sizes")
         if not hidden_sizes:
-            raise ValueError("LSTMNetwork needs at least one entry in hidden_sizes "
+            raise ValueError("LSTMNetwork needs at least one entry in hidden_layer_sizes "
                              "(the hidden sizes of the stacked LSTMs).")
         return LSTMAutoencoder(input_shape, n_components, hidden_layer_sizes=hidden_sizes,
                                code_activation=code_activation,

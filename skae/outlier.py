@@ -13,12 +13,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import SHARED_PARAMETER_CONSTRAINTS, _BaseAutoencoder
+from ._deprecation import DEPRECATED, DEPRECATED_CONSTRAINT, detector_objective
 from ._device import draw_seed
 from ._docstrings import fill_doc
-from ._objectives import ELBO_OBJECTIVE, RECONSTRUCTION, VARIATIONAL_PARAMETER_CONSTRAINTS
-
-# The objective each backbone trains (see skae._objectives).
-_BACKBONES = {"autoencoder": RECONSTRUCTION, "vae": ELBO_OBJECTIVE}
+from ._objectives import VARIATIONAL_PARAMETER_CONSTRAINTS
+from .objectives import OBJECTIVE_SHORTHANDS, BaseObjective, resolve_objective
 
 # Defaults for tabular outlier detection. They were chosen by a principle,
 # then checked by ROC-AUC and AP on the training parts of the whole benchmark
@@ -228,9 +227,10 @@ _OWN_PARAMETERS = {
     "calibration_fraction": (
         "float in (0, 1)",
         """\
-        Used with ``false_alarm_rate`` only, ignored otherwise. Share of the
-        training rows (rounded up) held out of training to calibrate the
-        threshold. More calibration rows make each fit's false-alarm rate
+        Share of the training rows (rounded up) held out of training to
+        calibrate the threshold when ``false_alarm_rate`` is set, as
+        ``validation_fraction`` is the share held out when
+        ``early_stopping=True``. More calibration rows make each fit's false-alarm rate
         closer to the target and leave fewer rows to train on. There must be
         at least ``1 / false_alarm_rate - 1`` of them (19 for a rate of
         0.05): with fewer, every p-value is above the rate and no threshold
@@ -266,17 +266,27 @@ _OWN_PARAMETERS = {
         outliers; trimming keeps the members from learning to reconstruct
         them too.""",
     ),
+    "objective": (
+        "'reconstruction', 'vae' or an objective object",
+        """\
+        What every member is trained to minimise, and so its score of a row.
+        ``'reconstruction'`` (:class:`~skae.Reconstruction`): the
+        deterministic autoencoder of :class:`~skae.AutoencoderTransformer`,
+        whose score of a row is its negative mean reconstruction error over
+        the features. :class:`~skae.VAE` (``'vae'`` is ``VAE()``): the
+        variational autoencoder of :class:`~skae.VAETransformer` (dense
+        networks only), with the object's ``beta`` and
+        ``kl_warmup_epochs``, whose score of a row is its evidence lower
+        bound (ELBO), rewarding rows the decoder reconstructs well from
+        codes the prior finds likely. :class:`~sklearn.model_selection.GridSearchCV`
+        can tune ``objective__beta``.""",
+    ),
     "backbone": (
         "{'autoencoder', 'vae'}",
         """\
-        The model of every member. ``'autoencoder'``: the deterministic
-        autoencoder of :class:`~skae.AutoencoderTransformer`, whose score of
-        a row is its negative mean reconstruction error over the features.
-        ``'vae'``: the variational autoencoder of
-        :class:`~skae.VAETransformer` (dense networks only), trained with
-        ``beta`` and ``kl_warmup_epochs``, whose score of a row is its
-        evidence lower bound (ELBO), rewarding rows the decoder reconstructs
-        well from codes the prior finds likely.""",
+        Deprecated since 0.4, removed in 0.5: ``backbone='autoencoder'`` is
+        ``objective='reconstruction'`` and ``backbone='vae'`` is
+        ``objective='vae'``.""",
     ),
     "n_components": (
         "int or 'auto'",
@@ -301,14 +311,14 @@ _OWN_PARAMETERS = {
     "beta": (
         "float",
         """\
-        Used with ``backbone='vae'`` only, ignored otherwise. Weight of the KL
-        term, as in :class:`~skae.VAETransformer`.""",
+        Deprecated since 0.4, removed in 0.5: use
+        ``objective=VAE(beta=...)``.""",
     ),
     "kl_warmup_epochs": (
         "int",
         """\
-        Used with ``backbone='vae'`` only, ignored otherwise. Epochs over
-        which the KL weight ramps up, as in :class:`~skae.VAETransformer`.""",
+        Deprecated since 0.4, removed in 0.5: use
+        ``objective=VAE(kl_warmup_epochs=...)``.""",
     ),
 }
 
@@ -320,7 +330,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     small autoencoders learns to reconstruct the bulk of the training data,
     and rows they reconstruct badly are outliers. Each member's score of a
     row (its negative reconstruction error, or its ELBO with
-    ``backbone='vae'``) is divided by the spread (interquartile range) of
+    ``objective='vae'``) is divided by the spread (interquartile range) of
     that member's scores on the training data, and ``score_samples`` is the
     mean over the members: lower is more abnormal. ``decision_function`` is
     ``score_samples - offset_`` (negative for outliers) and ``predict`` gives
@@ -358,7 +368,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         The same threshold on the anomaly score ``-score_samples(X)``: rows
         whose anomaly score is above ``threshold_`` are outliers. The anomaly
         score is the members' mean reconstruction error (with
-        ``backbone='vae'``, negative ELBO), each in units of the spread of
+        ``objective='vae'``, negative ELBO), each in units of the spread of
         that member's training scores. Equal to ``-offset_``.
 
     calibration_scores_ : ndarray of shape (n_calibration,)
@@ -381,7 +391,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     {autoencoder_attributes}
 
     reconstruction_loss_curve_, kl_loss_curve_ : list of float
-        With ``backbone='vae'`` only: per epoch, the two parts of the
+        With ``objective='vae'`` only: per epoch, the two parts of the
         training loss, as in :class:`~skae.VAETransformer`.
 
     See Also
@@ -425,9 +435,12 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         "max_samples": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"),
                         Interval(Real, 0, 1, closed="right")],
         "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
-        "backbone": [StrOptions(set(_BACKBONES))],
+        "objective": [StrOptions(set(OBJECTIVE_SHORTHANDS)), BaseObjective],
         **SHARED_PARAMETER_CONSTRAINTS,
-        **VARIATIONAL_PARAMETER_CONSTRAINTS,
+        # Deprecated spellings (skae._deprecation).
+        "backbone": [StrOptions({"autoencoder", "vae"}), DEPRECATED_CONSTRAINT],
+        **{name: [*constraint, DEPRECATED_CONSTRAINT]
+           for name, constraint in VARIATIONAL_PARAMETER_CONSTRAINTS.items()},
         "n_components": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
 
@@ -440,15 +453,13 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         n_estimators=8,
         max_samples="auto",
         trim_fraction=0.2,
-        backbone="autoencoder",
+        objective="reconstruction",
         n_components="auto",
         network="dense",
         output_activation="auto",
         loss="mae",
         noise_std=0.0,
         mask_probability=0.0,
-        beta=1.0,
-        kl_warmup_epochs=0,
         scaling="minmax",
         optimizer="adam",
         learning_rate=3e-3,
@@ -465,6 +476,9 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         callbacks=None,
         random_state=None,
         verbose=0,
+        backbone=DEPRECATED,
+        beta=DEPRECATED,
+        kl_warmup_epochs=DEPRECATED,
     ):
         self.contamination = contamination
         self.false_alarm_rate = false_alarm_rate
@@ -472,15 +486,13 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self.n_estimators = n_estimators
         self.max_samples = max_samples
         self.trim_fraction = trim_fraction
-        self.backbone = backbone
+        self.objective = objective
         self.n_components = n_components
         self.network = network
         self.output_activation = output_activation
         self.loss = loss
         self.noise_std = noise_std
         self.mask_probability = mask_probability
-        self.beta = beta
-        self.kl_warmup_epochs = kl_warmup_epochs
         self.scaling = scaling
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -497,11 +509,23 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
+        self.backbone = backbone
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
 
     @property
     def _objective(self):
-        # The backbone names the objective: reconstruction or ELBO.
-        return _BACKBONES[self.backbone]
+        # The objective object names the stateless objective that trains.
+        return detector_objective(self, warn=False).trains
+
+    def _training_parameters(self):
+        # The objective's own settings (beta, kl_warmup_epochs) beside the
+        # detector's parameters, where the objective reads them.
+        return {**super()._training_parameters(),
+                **detector_objective(self).get_params(deep=False)}
+
+    def _shorthand_objects(self):
+        return {**super()._shorthand_objects(), "objective": resolve_objective}
 
     def _resolved_n_components(self, n_features):
         if self.n_components == "auto":
@@ -659,7 +683,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         error (the mean over features of ``loss``, absolute error by
         default, in the scaled space the network was trained in; over the
         observed features of a row with missing values), or with
-        ``backbone='vae'`` its ELBO, as in
+        ``objective='vae'`` its ELBO, as in
         :meth:`VAETransformer.score_samples <skae.VAETransformer.score_samples>`.
 
         Parameters
@@ -775,8 +799,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         abnormal. Each member's error of an entry is measured in the scaled
         space (by default each feature's training range is [0, 1]) and
         divided by ``member_scale_``, and the members are averaged, so
-        columns are comparable. With the ``'autoencoder'`` backbone their
-        mean over features is ``-score_samples(X)``; with ``'vae'`` they are
+        columns are comparable. With the reconstruction objective their
+        mean over features is ``-score_samples(X)``; with the VAE they are
         the errors of the decoded posterior means. A missing (NaN) entry's
         error is NaN.
 

@@ -45,6 +45,7 @@ from ._net import AutoencoderNet, VAENet
 from ._objectives import ELBO_OBJECTIVE, RECONSTRUCTION
 from ._random import torch_seeded
 from .networks import ConvNetwork, DenseNetwork, LSTMNetwork, resolve_network
+from .objectives import VAE, Reconstruction
 from .outlier import AutoencoderOutlierDetector
 from .transformers import AutoencoderTransformer, VAETransformer
 
@@ -57,7 +58,9 @@ FORMAT_VERSION = 1
 # method, so it is refused too).
 _ESTIMATORS = {cls.__name__: cls for cls in (AutoencoderTransformer, VAETransformer,
                                              AutoencoderOutlierDetector)}
-_NETWORKS = {cls.__name__: cls for cls in (DenseNetwork, ConvNetwork, LSTMNetwork)}
+# Parameter objects: networks, and the detector's objectives.
+_NETWORKS = {cls.__name__: cls for cls in (DenseNetwork, ConvNetwork, LSTMNetwork,
+                                           Reconstruction, VAE)}
 _NETS = {cls.__name__: cls for cls in (AutoencoderNet, VAENet)}
 _OBJECTIVES = {"reconstruction": RECONSTRUCTION, "elbo": ELBO_OBJECTIVE}
 # Numeric dtypes stored as tensors (safetensors has no object arrays).
@@ -167,9 +170,9 @@ class _Encoder:
     def _encode_net(self, net, where):
         # The callbacks fit adds; those of the user (removed from the
         # parameters before saving) are not saved.
-        params = self.estimator.get_params(deep=False)
+        params = self.estimator._training_parameters()
         own = {(name, type(callback)) for name, callback
-               in [*net._default_callbacks, *self.estimator._callbacks(params)]}
+               in [*net.get_default_callbacks(), *self.estimator._callbacks(params)]}
         for key, tensor in net.module_.state_dict().items():
             self._tensor(tensor.detach().cpu().numpy(), f"{where}/{key}")
         return {"type": "net", "class": type(net).__name__,
@@ -623,7 +626,7 @@ def _rebuild_net(estimator, fitted, saved, decoder, device):
     the saved ones, so ``partial_fit`` continues as it would have on the
     saved estimator.
     """
-    params = estimator.get_params(deep=False)
+    params = estimator._training_parameters()
     objective, seed = fitted["_objective_"], fitted["_fit_seed_"]
     _expect(objective is estimator._objective and saved.cls is objective.net_class,
             "fitted/net_", "the objective does not match the estimator's")

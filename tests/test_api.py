@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import make_constraint
 from skorch.callbacks import Callback
 
 from skae import (
+    VAE,
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
     ConvNetwork,
@@ -26,6 +27,7 @@ from skae._testing import CPU, dense
 
 ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector]
 NETWORKS = [DenseNetwork, ConvNetwork, LSTMNetwork]
+OBJECTIVES = [VAE]  # Reconstruction has no parameters
 
 # Shared parameters whose default or constraint differs on purpose, and why.
 INTENDED_DIFFERENCES = {
@@ -53,7 +55,7 @@ def _constraints(cls, name):
 
 
 # ------------------------------------------------------------- signatures
-@pytest.mark.parametrize("cls", ESTIMATORS + NETWORKS)
+@pytest.mark.parametrize("cls", ESTIMATORS + NETWORKS + OBJECTIVES)
 def test_signature_is_explicit_and_matches_the_constraints(cls):
     parameters = inspect.signature(cls.__init__).parameters.values()
     assert not [p for p in parameters if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
@@ -69,11 +71,10 @@ def test_shared_parameters_agree_across_estimators(cls):
         assert _constraints(cls, name) == _constraints(AutoencoderTransformer, name), name
 
 
-def test_vae_parameters_agree_between_the_vae_and_the_detector():
+def test_vae_parameters_agree_between_the_vae_and_the_detectors_objective():
     for name in ("beta", "kl_warmup_epochs"):
-        assert _signature(VAETransformer)[name] == _signature(AutoencoderOutlierDetector)[name]
-        assert _constraints(VAETransformer, name) == _constraints(AutoencoderOutlierDetector,
-                                                                  name)
+        assert _signature(VAETransformer)[name] == _signature(VAE)[name]
+        assert _constraints(VAETransformer, name) == _constraints(VAE, name)
 
 
 def test_estimators_hold_no_parameter_of_one_network_family():
@@ -82,7 +83,7 @@ def test_estimators_hold_no_parameter_of_one_network_family():
         assert not family & set(cls().get_params(deep=False)), cls
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS + NETWORKS)
+@pytest.mark.parametrize("cls", ESTIMATORS + NETWORKS + OBJECTIVES)
 def test_documented_defaults_match_the_signature(cls):
     documented = NumpyDocString(cls.__doc__)["Parameters"]
     signature = _signature(cls)
@@ -174,9 +175,9 @@ def test_a_refit_removes_attributes_that_no_longer_apply(X):
     model.set_params(early_stopping=False).fit(X)
     assert not hasattr(model, "validation_scores_")
     assert not hasattr(model, "best_validation_score_")
-    detector = AutoencoderOutlierDetector(**FAST, backbone="vae").fit(X)
+    detector = AutoencoderOutlierDetector(**FAST, objective="vae").fit(X)
     assert hasattr(detector, "kl_loss_curve_")
-    detector.set_params(backbone="autoencoder").fit(X)
+    detector.set_params(objective="reconstruction").fit(X)
     vae_only = {"kl_loss_curve_", "reconstruction_loss_curve_", "_elbo_draws_"}
     assert not vae_only & _fitted_attributes(detector)
     np.testing.assert_allclose(detector.score_samples(X), -detector.feature_errors(X).mean(1))
@@ -185,7 +186,7 @@ def test_a_refit_removes_attributes_that_no_longer_apply(X):
 def test_set_params_after_fit_does_not_change_the_fitted_objective(X):
     detector = AutoencoderOutlierDetector(**FAST).fit(X)
     scores = detector.score_samples(X)
-    detector.set_params(backbone="vae")
+    detector.set_params(objective="vae")
     np.testing.assert_array_equal(detector.score_samples(X), scores)
 
 

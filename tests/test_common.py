@@ -4,6 +4,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
+    VAE,
     AutoencoderImputer,
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
@@ -28,7 +29,7 @@ VARIANTS = [
     # Rows read as 1 x n_features images and as n_features-step windows (the
     # checks vary the number of features).
     {"network": ConvNetwork(input_shape=(1, 1, -1), channels=(2,), hidden_layer_sizes=(4,))},
-    {"network": LSTMNetwork(input_shape=(-1, 1), hidden_sizes=(4,), reverse_decoding=True)},
+    {"network": LSTMNetwork(input_shape=(-1, 1), hidden_layer_sizes=(4,), reverse_decoding=True)},
 ]
 
 ESTIMATORS = [
@@ -36,9 +37,9 @@ ESTIMATORS = [
     VAETransformer(**FAST),
     VAETransformer(**{**FAST, "network": dense(8, tied_weights=True), "kl_warmup_epochs": 2}),
     AutoencoderOutlierDetector(**FAST),
-    AutoencoderOutlierDetector(**FAST, backbone="vae"),
+    AutoencoderOutlierDetector(**FAST, objective=VAE(beta=0.5)),
     AutoencoderOutlierDetector(**{**FAST, "network": LSTMNetwork(input_shape=(-1, 1),
-                                                                 hidden_sizes=(4,))}),
+                                                                 hidden_layer_sizes=(4,))}),
     # A threshold calibrated on held-out rows (half of them: the checks fit
     # on as few as 2 rows).
     AutoencoderOutlierDetector(**FAST, false_alarm_rate=0.5, calibration_fraction=0.5),

@@ -70,7 +70,7 @@ def test_network_objects_build_their_ensembles():
     assert dense.code_widths == [2, 4]
     assert [w.shape for w in dense.weights][:3] == [(2, 12, 20), (2, 20, 10), (2, 10, 4)]
     assert (dense.mask0[0, 0] == torch.tensor([1.0] * 10 + [0.0] * 10)).all()
-    lstm = LSTMNetwork(input_shape=(6, 2), hidden_sizes=(4,)).build_ensemble(
+    lstm = LSTMNetwork(input_shape=(6, 2), hidden_layer_sizes=(4,)).build_ensemble(
         12, [(2, 0.5), (3, 1.0)], code_activation="identity", output_activation="identity")
     assert isinstance(lstm, ModuleEnsemble) and lstm.code_widths == [2, 3]
     reconstructions, codes = lstm(torch.randn(5, 12))

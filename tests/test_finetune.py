@@ -23,7 +23,7 @@ NETWORKS = {
     "dense": (AutoencoderTransformer, dense(8)),
     "conv": (AutoencoderTransformer, ConvNetwork(input_shape=(1, 8, 8), channels=(2,),
                                                  hidden_layer_sizes=(4,))),
-    "lstm": (AutoencoderTransformer, LSTMNetwork(input_shape=(8, 8), hidden_sizes=(4,))),
+    "lstm": (AutoencoderTransformer, LSTMNetwork(input_shape=(8, 8), hidden_layer_sizes=(4,))),
     "vae": (VAETransformer, dense(8)),
 }
 

@@ -23,7 +23,7 @@ ESTIMATORS = [
     AutoencoderTransformer(**FAST),
     VAETransformer(**FAST),
     AutoencoderOutlierDetector(**FAST),
-    AutoencoderOutlierDetector(**FAST, backbone="vae"),
+    AutoencoderOutlierDetector(**FAST, objective="vae"),
 ]
 IDS = ["ae", "vae", "detector", "detector-vae"]
 

@@ -26,7 +26,7 @@ from skae.preprocessing import SlidingWindows
 
 FAST = {**CPU, "n_components": 3, "batch_size": 32, "max_steps": 6}
 CONV = (ConvNetwork, {"channels": (4, 8), "hidden_layer_sizes": (16,)})
-LSTM = (LSTMNetwork, {"hidden_sizes": (8,)})
+LSTM = (LSTMNetwork, {"hidden_layer_sizes": (8,)})
 _ESTIMATOR_PARAMETERS = set(AutoencoderTransformer().get_params(deep=False))
 
 pytestmark = pytest.mark.usefixtures("no_convergence_warnings")
@@ -77,7 +77,7 @@ def test_conv_shapes_any_image_size(rng, input_shape):
 @pytest.mark.parametrize("sizes", [(6,), (6, 4)])
 def test_lstm_shapes(rng, input_shape, sizes):
     X = rng.rand(20, int(np.prod(input_shape)))
-    ae = make(LSTM, input_shape, max_steps=1, hidden_sizes=sizes).fit(X)
+    ae = make(LSTM, input_shape, max_steps=1, hidden_layer_sizes=sizes).fit(X)
     codes = ae.transform(X)
     assert codes.shape == (20, 3)
     assert ae.inverse_transform(codes).shape == X.shape
@@ -108,7 +108,7 @@ def test_lstm_reconstruction_improves_with_training(rng):
     (CONV, {"kernel_size": 5}),
     (CONV, {"hidden_layer_sizes": ()}),
     (CONV, {"activation": "tanh"}),
-    (LSTM, {"hidden_sizes": (8, 4)}),
+    (LSTM, {"hidden_layer_sizes": (8, 4)}),
     (LSTM, {"reverse_decoding": True}),
 ])
 def test_network_parameters_change_the_model(base, change):
@@ -196,7 +196,7 @@ def test_reverse_decoding_reconstructs_in_the_original_order(rng):
     (ConvNetwork((1, 8, 8), channels=()), "at least one entry in channels"),
     (ConvNetwork((1, 8, 8), channels=(4, -2)),
      "channels must be a positive integer or a flat sequence"),
-    (LSTMNetwork((16, 4), hidden_sizes=()), "at least one entry in hidden_sizes"),
+    (LSTMNetwork((16, 4), hidden_layer_sizes=()), "at least one entry in hidden_layer_sizes"),
 ])
 def test_invalid_shapes_and_architectures(rng, network, message):
     X = rng.rand(10, 64)
@@ -332,6 +332,6 @@ def test_vae_is_fully_connected_only(network):
     X = np.random.RandomState(0).rand(20, 16)
     with pytest.raises(ValueError, match="'network' parameter of VAETransformer"):
         VAETransformer(network=network, max_steps=1).fit(X)
-    detector = AutoencoderOutlierDetector(backbone="vae", network=network, max_steps=1)
+    detector = AutoencoderOutlierDetector(objective="vae", network=network, max_steps=1)
     with pytest.raises(ValueError, match="supports network=DenseNetwork"):
         detector.fit(X)

@@ -36,7 +36,7 @@ TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 NETWORKS = {
     "dense": dense(8),
     "conv": ConvNetwork(input_shape=(1, 4, 4), channels=(2,), kernel_size=3),
-    "lstm": LSTMNetwork(input_shape=(4, 4), hidden_sizes=(4,)),
+    "lstm": LSTMNetwork(input_shape=(4, 4), hidden_layer_sizes=(4,)),
 }
 FAST = {**CPU, "max_steps": 20}
 
@@ -102,7 +102,7 @@ def test_variational_models_export_the_mean_code_and_the_elbo(X):
     np.testing.assert_allclose(outputs["transform"], vae.transform(X), **TOLERANCE)
     np.testing.assert_allclose(outputs["score_samples"], vae.score_samples(X), rtol=1e-5)
     assert np.abs(vae.score_samples(X)).min() > 10
-    detector = AutoencoderOutlierDetector(n_estimators=1, backbone="vae", network=dense(8),
+    detector = AutoencoderOutlierDetector(n_estimators=1, objective="vae", network=dense(8),
                                           **FAST).fit(X)
     np.testing.assert_allclose(run(to_onnx(detector), X)["score_samples"],
                                detector.score_samples(X), **TOLERANCE)

@@ -11,6 +11,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import roc_auc_score
 
+from skae import VAE as VAEObjective
 from skae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
@@ -151,27 +152,27 @@ def test_bad_contamination_is_rejected(data, contamination):
         AutoencoderOutlierDetector(contamination=contamination, **FAST).fit(data[0])
 
 
-@pytest.mark.parametrize("backbone", ["VAE", "dense", None])
-def test_bad_backbone_is_rejected(data, backbone):
-    with pytest.raises(ValueError, match="backbone"):
-        AutoencoderOutlierDetector(backbone=backbone, **FAST).fit(data[0])
+@pytest.mark.parametrize("objective", ["VAE", "autoencoder", None, VAETransformer()])
+def test_bad_objective_is_rejected(data, objective):
+    with pytest.raises(ValueError, match="objective"):
+        AutoencoderOutlierDetector(objective=objective, **FAST).fit(data[0])
 
 
-def test_backbone_selects_the_network(fitted, vae_fitted):
+def test_objective_selects_the_network(fitted, vae_fitted):
     from skae._ensembles import DenseEnsemble, ModuleEnsemble
     from skae._torch_modules import VariationalAutoencoder
 
     assert isinstance(fitted.net_.module_, DenseEnsemble)
     assert fitted.net_.module_.n_members == 8
-    assert fitted.get_params()["backbone"] == "autoencoder"
+    assert fitted.get_params()["objective"] == "reconstruction"
     assert isinstance(vae_fitted.net_.module_, ModuleEnsemble)
     assert all(isinstance(m, VariationalAutoencoder) for m in vae_fitted.net_.module_.members)
     assert not hasattr(fitted, "kl_loss_curve_")
     assert len(vae_fitted.kl_loss_curve_) == vae_fitted.n_iter_
 
 
-# ------------------------------------------------------------ VAE backbone
-VAE = {**FAST, "backbone": "vae", "loss": "mse", "scaling": "standard", "learning_rate": 3e-3}
+# ----------------------------------------------------------- VAE objective
+VAE = {**FAST, "objective": "vae", "loss": "mse", "scaling": "standard", "learning_rate": 3e-3}
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +180,7 @@ def vae_fitted(data):
     return AutoencoderOutlierDetector(**VAE).fit(data[0])
 
 
-def test_vae_backbone_finds_injected_outliers(data, vae_fitted):
+def test_vae_objective_finds_injected_outliers(data, vae_fitted):
     X, y = data
     scores = vae_fitted.score_samples(X)
     assert scores.dtype == vae_fitted.decision_function(X).dtype == np.float64
@@ -188,12 +189,12 @@ def test_vae_backbone_finds_injected_outliers(data, vae_fitted):
     assert roc_auc_score(y_new, -vae_fitted.score_samples(X_new)) > 0.9
 
 
-def test_vae_backbone_score_is_the_elbo_of_the_vae_transformer(data):
+def test_vae_objective_score_is_the_elbo_of_the_vae_transformer(data):
     # One member, no trimming: the VAETransformer's network and its ELBO (one
     # implementation serves both), divided by the spread of the training scores.
     X = data[0]
     detector = AutoencoderOutlierDetector(**VAE, n_estimators=1, trim_fraction=0.0).fit(X)
-    shared = VAETransformer().get_params(deep=False)
+    shared = set(VAETransformer().get_params(deep=False)) - {"beta", "kl_warmup_epochs"}
     params = {k: v for k, v in detector.get_params(deep=False).items() if k in shared}
     elbo = VAETransformer(**params).fit(X).score_samples(X)
     np.testing.assert_allclose(detector.score_samples(X) * detector.member_scale_[0], elbo,
@@ -202,7 +203,7 @@ def test_vae_backbone_score_is_the_elbo_of_the_vae_transformer(data):
     np.testing.assert_allclose(detector.member_scale_, [q3 - q1], rtol=1e-6)
 
 
-def test_vae_backbone_threshold_rules(data):
+def test_vae_objective_threshold_rules(data):
     X = data[0]
     detector = AutoencoderOutlierDetector(contamination=0.1, **VAE).fit(X)
     assert abs((detector.predict(X) == -1).mean() - 0.1) <= 1.5 / len(X)
@@ -214,30 +215,35 @@ def test_vae_backbone_threshold_rules(data):
 
 
 @pytest.mark.parametrize("option", [{"beta": 4.0}, {"kl_warmup_epochs": 5}])
-def test_vae_parameters_act_with_the_vae_backbone_only(data, vae_fitted, fitted, option):
+def test_vae_settings_of_the_objective_act(data, vae_fitted, option):
     X = data[0]
-    changed = AutoencoderOutlierDetector(**VAE, **option).fit(X)
+    changed = AutoencoderOutlierDetector(**{**VAE, "objective": VAEObjective(**option)}).fit(X)
     assert not np.allclose(changed.score_samples(X), vae_fitted.score_samples(X))
-    # Documented as ignored by the autoencoder backbone.
-    ignored = AutoencoderOutlierDetector(**FAST, **option).fit(X)
-    np.testing.assert_array_equal(ignored.score_samples(X), fitted.score_samples(X))
+    assert changed.net_.get_params()[next(iter(option))] == next(iter(option.values()))
+
+
+def test_the_detector_lists_no_vae_setting_of_its_own():
+    # The VAE's settings are the objective's: only their deprecated
+    # spellings remain, unset.
+    params = AutoencoderOutlierDetector().get_params(deep=False)
+    assert {params[name] for name in ("backbone", "beta", "kl_warmup_epochs")} == {
+        "deprecated"}
 
 
 @pytest.mark.parametrize("params", [
     {"beta": 0.0}, {"beta": -1.0}, {"beta": "one"},
     {"kl_warmup_epochs": -1}, {"kl_warmup_epochs": 1.5}, {"kl_warmup_epochs": None},
 ])
-@pytest.mark.parametrize("backbone", ["autoencoder", "vae"])
-def test_bad_vae_parameters_are_rejected(data, params, backbone):
+def test_bad_vae_settings_are_rejected(data, params):
     with pytest.raises(ValueError, match="beta|kl_warmup_epochs"):
-        AutoencoderOutlierDetector(**{**FAST, "backbone": backbone}, **params).fit(data[0])
+        AutoencoderOutlierDetector(**{**FAST, "objective": VAEObjective(**params)}).fit(data[0])
 
 
 @pytest.mark.parametrize("params, match", [
     ({"optimizer": "lbfgs"}, "lbfgs"),
     ({"network": ConvNetwork(input_shape=(1, 3, 4))}, "DenseNetwork"),
 ])
-def test_vae_backbone_rejects_deterministic_only_options(data, params, match):
+def test_vae_objective_rejects_deterministic_only_options(data, params, match):
     with pytest.raises(ValueError, match=match):
         AutoencoderOutlierDetector(**{**VAE, **params}).fit(data[0][:50])
 
@@ -268,7 +274,7 @@ def test_training_budget_reached_warns_only_when_the_loss_has_not_settled(data):
 
 def test_defaults_differ_from_the_transformer_where_tuned():
     params = AutoencoderOutlierDetector().get_params(deep=False)
-    assert params["contamination"] == "auto" and params["backbone"] == "autoencoder"
+    assert params["contamination"] == "auto" and params["objective"] == "reconstruction"
     assert (params["n_estimators"], params["max_samples"], params["trim_fraction"]) == (
         8, "auto", 0.2)
     assert (params["loss"], params["scaling"], params["max_steps"]) == ("mae", "minmax", 500)
@@ -433,7 +439,7 @@ def test_detector_runs_the_network_named_by_network():
     rng = np.random.RandomState(0)
     X = np.sin(np.linspace(0, 6, 12))[None, :] + 0.05 * rng.normal(size=(120, 12))
     X[0] += 2.0 * rng.normal(size=12)
-    detector = AutoencoderOutlierDetector(network=LSTMNetwork(input_shape=(6, 2), hidden_sizes=8),
+    detector = AutoencoderOutlierDetector(network=LSTMNetwork(input_shape=(6, 2), hidden_layer_sizes=8),
                                           n_components=2, n_estimators=2, max_steps=3,
                                           random_state=0).fit(X)
     assert [type(m).__name__ for m in detector.net_.module_.members] == ["LSTMAutoencoder"] * 2

@@ -252,7 +252,7 @@ def test_failed_partial_fit_leaves_the_estimator_as_it_was():
     assert model.n_steps_ == before["n_steps_"]
 
 
-@pytest.mark.parametrize("params", [{}, {"backbone": "vae"}, {"max_samples": 20}])
+@pytest.mark.parametrize("params", [{}, {"objective": "vae"}, {"max_samples": 20}])
 def test_detector_partial_fit_sets_its_threshold_from_the_latest_chunk(params):
     X = data(n_samples=120)
     detector = AutoencoderOutlierDetector(**FAST, **params, contamination=0.1)

@@ -42,14 +42,14 @@ CONFIGS = {
         "n_components": 2, "network": ConvNetwork((2, 2, 2), channels=(2,)),
         "optimizer": "lbfgs"}),
     "lstm": (AutoencoderTransformer, {
-        "n_components": 2, "network": LSTMNetwork((4, 2), hidden_sizes=(3,),
+        "n_components": 2, "network": LSTMNetwork((4, 2), hidden_layer_sizes=(3,),
                                                   reverse_decoding=True),
         "optimizer": "sgd"}),
     "vae": (VAETransformer, {"n_components": 2, "network": dense(6, tied_weights=True),
                              "early_stopping": True}),
     "detector": (AutoencoderOutlierDetector, {
         "n_estimators": 3, "contamination": 0.1, "network": dense(6, batch_norm=True)}),
-    "detector-vae": (AutoencoderOutlierDetector, {"n_estimators": 2, "backbone": "vae",
+    "detector-vae": (AutoencoderOutlierDetector, {"n_estimators": 2, "objective": "vae",
                                                   "network": dense(4)}),
     "detector-calibrated": (AutoencoderOutlierDetector, {
         "n_estimators": 2, "false_alarm_rate": 0.2, "network": dense(4)}),
