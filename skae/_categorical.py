@@ -1,29 +1,90 @@
-"""Categorical and string columns: a clear error pointing to the encoders.
+"""Categorical columns: which columns they are, and how the network sees them.
 
-skae's networks take numbers. A table with categorical or string columns
-gets an error that names them and shows how to encode them in a pipeline,
-instead of a bare "could not convert string to float".
+A categorical column of ``K`` categories becomes a block of ``K`` network
+inputs and outputs. The rules live here, once:
+
+- The columns are those of ``categorical_features``: ``'from_dtype'`` takes
+  a DataFrame's pandas categorical, string and object columns; indices,
+  names or a boolean mask name them explicitly. Without it, a non-numeric
+  column is an error that names the parameter.
+- The categories are the sorted values seen in training. NaN, ``None`` and
+  ``pandas.NA`` are a missing entry, not a category.
+- The encoded table holds the numeric columns first, then one block per
+  categorical column. A block is 1 at its category and NaN elsewhere, so that
+  the network's input, filled with 0 where NaN (:mod:`skae._missing`), is the
+  one-hot vector, and only the category's position counts in the error. A
+  missing entry is all NaN (all-zero input, no error); an unseen category
+  that ``handle_unknown='max_error'`` scores is 0 at the first position.
+- The network's outputs for a block are logits; a column's error is its
+  negative log-likelihood under their softmax, in the units of the numeric
+  columns' loss read as a likelihood (see :data:`skae._net._LIKELIHOODS`):
+  with ``loss='mse'``, twice the cross-entropy, the deviance, beside squared
+  standardised errors. Predicting the training frequencies costs about twice
+  the column's entropy, as predicting the mean costs 1 for a numeric column.
+- An unseen category is an error (``handle_unknown='error'``), a missing
+  entry (``'ignore'``), or scored as if it were the category the network
+  finds least likely (``'max_error'``). While training it is never scored.
 """
 
 import contextlib
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import validate_data
+
+from ._net import _LIKELIHOODS, ReconstructionLoss
 
 _ADVICE = (
-    "skae estimators take numeric columns only: encode the others first, for "
-    "example with make_pipeline(make_column_transformer((OneHotEncoder("
-    "handle_unknown='ignore'), categorical_columns), remainder='passthrough'), "
-    "estimator), or ordinal codes with OrdinalEncoder. Missing values (NaN) in "
-    "numeric columns need no encoding."
+    "skae estimators take numeric columns, and categorical ones when they are "
+    "named by categorical_features: set categorical_features='from_dtype' for "
+    "a DataFrame's categorical and string columns, or give their indices or "
+    "names. Missing values (NaN) need no encoding."
 )
+
+CATEGORICAL_PARAMETER_CONSTRAINTS = {
+    "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+    "handle_unknown": [StrOptions({"error", "ignore", "max_error"})],
+}
+
+# name: (type, description), as in skae._docstrings.PARAMETERS.
+CATEGORICAL_PARAMETERS = {
+    "categorical_features": (
+        "{'from_dtype'}, array-like of int, str or bool, or None",
+        """\
+        The categorical columns. ``'from_dtype'`` takes the pandas
+        categorical, string and object columns of a DataFrame; an array
+        gives their indices, names or a boolean mask. Each becomes a one-hot
+        block in the network and a softmax cross-entropy term in the loss; a
+        missing entry (NaN or ``None``) is missing, not a category. ``None``
+        takes numeric columns only.""",
+    ),
+    "handle_unknown": (
+        "{'error', 'ignore', 'max_error'}",
+        """\
+        A category not seen in training, at transform or scoring time:
+        ``'error'`` raises, ``'ignore'`` treats it as a missing entry, and
+        ``'max_error'`` scores it as if it were the category the network
+        finds least likely (an outlier detector's choice).""",
+    ),
+}
 
 
 def _non_numeric_columns(X):
     """Names of the columns of a pandas DataFrame ``X`` that hold neither numbers nor booleans."""
-    if type(X).__module__.split(".")[0] != "pandas" or not hasattr(X, "dtypes"):
+    if not _is_dataframe(X):
         return []
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     return [str(name) for name, dtype in X.dtypes.items()
             if not (is_numeric_dtype(dtype) or is_bool_dtype(dtype))]
+
+
+def _is_dataframe(X):
+    return type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "dtypes")
 
 
 def check_numeric_columns(X):
@@ -45,3 +106,255 @@ def explained_string_errors():
         if "string" in message and ("convert" in message or "dtype='numeric'" in message):
             raise ValueError(f"X holds strings ({message}). " + _ADVICE) from exc
         raise
+
+
+def _is_missing(value):
+    """Whether one entry of an object column is missing: NaN, None or pandas.NA."""
+    return (value is None or (isinstance(value, float | np.floating) and math.isnan(value))
+            or type(value).__name__ in ("NAType", "NaTType"))
+
+
+def _kind(value):
+    """The kind of a category value: a string, a number or a boolean."""
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, str | np.str_):
+        return "str"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return "number"
+    return type(value).__name__
+
+
+def _categorical_indices(spec, X):
+    """Sorted column indices of ``categorical_features=spec`` in the input ``X``."""
+    n_features = X.shape[1]
+    if spec is None:
+        return np.array([], dtype=np.intp)
+    if isinstance(spec, str):  # 'from_dtype'
+        return np.array([i for i, name in enumerate(X.columns)
+                         if str(name) in _non_numeric_columns(X)] if _is_dataframe(X)
+                        else [], dtype=np.intp)
+    spec = np.asarray(spec)
+    if spec.dtype.kind == "b":
+        if spec.shape != (n_features,):
+            raise ValueError(f"categorical_features as a boolean mask needs {n_features} "
+                             f"entries, one per column of X, got shape {spec.shape}.")
+        return np.flatnonzero(spec)
+    if spec.dtype.kind in "OUS":
+        names = [str(name) for name in X.columns] if _is_dataframe(X) else []
+        unknown = [str(name) for name in spec.ravel() if str(name) not in names]
+        if unknown:
+            raise ValueError(f"categorical_features names {unknown[:5]}, which are not "
+                             "columns of X (names need a DataFrame).")
+        return np.array(sorted({names.index(str(name)) for name in spec.ravel()}),
+                        dtype=np.intp)
+    if spec.dtype.kind not in "iu" or spec.ndim != 1 or not (
+            (spec >= 0) & (spec < n_features)).all():
+        raise ValueError("categorical_features must be 'from_dtype', None, column names, "
+                         f"a boolean mask or indices in [0, {n_features}), got {spec!r}.")
+    return np.unique(spec).astype(np.intp)
+
+
+def _column_values(column, name):
+    """Missing mask and observed values of one categorical column, of one kind."""
+    missing = np.fromiter((_is_missing(value) for value in column), bool, len(column))
+    observed = column[~missing]
+    kinds = sorted({_kind(value) for value in observed})
+    if len(kinds) > 1:
+        raise ValueError(f"The categorical column {name} mixes types ({', '.join(kinds)}): "
+                         "give each column values of one type, for example "
+                         "X[column].astype(str).")
+    return missing, observed
+
+
+class CategoricalEncoding:
+    """The fitted layout of a table's numeric columns and categorical blocks.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of columns of the input.
+    categorical : ndarray of int
+        Indices of the categorical columns.
+    categories : list of ndarray
+        The sorted training categories of each categorical column.
+    names : list of str
+        Every column's name, for messages.
+    """
+
+    def __init__(self, n_features, categorical, categories, names):
+        self.categorical = categorical
+        self.numeric = np.setdiff1d(np.arange(n_features), categorical)
+        self.categories = categories
+        self.names = names
+        self._codes = [{category: code for code, category in enumerate(column)}
+                       for column in categories]
+
+    @classmethod
+    def fitted(cls, X, categorical, names):
+        """The encoding of the categorical columns ``categorical`` of object array ``X``."""
+        categories = []
+        for index in categorical:
+            _, observed = _column_values(X[:, index], names[index])
+            if not len(observed):
+                raise ValueError(f"The categorical column {names[index]} has every entry "
+                                 "missing: the model cannot learn it. Drop it before fitting.")
+            categories.append(np.array(sorted(set(observed.tolist())), dtype=object))
+        return cls(X.shape[1], categorical, categories, names)
+
+    @property
+    def width(self):
+        """Number of columns of the encoded table."""
+        return len(self.numeric) + sum(len(column) for column in self.categories)
+
+    @property
+    def blocks(self):
+        """``(start, stop)`` of every categorical block in the encoded table."""
+        stops = len(self.numeric) + np.cumsum([len(column) for column in self.categories])
+        return tuple((int(stop) - len(column), int(stop))
+                     for stop, column in zip(stops, self.categories, strict=True))
+
+    def encode(self, X, handle_unknown, *, fitting):
+        """The float64 encoded table of the validated object array ``X``."""
+        with explained_string_errors():
+            numeric = check_array(X[:, self.numeric], dtype=np.float64,
+                                  ensure_all_finite="allow-nan", ensure_min_features=0)
+        encoded = np.full((X.shape[0], self.width), np.nan)
+        encoded[:, :len(self.numeric)] = numeric
+        for index, codes, (start, _) in zip(self.categorical, self._codes, self.blocks,
+                                            strict=True):
+            missing, _ = _column_values(X[:, index], self.names[index])
+            rows = np.flatnonzero(~missing)
+            found = np.array([codes.get(value, -1) for value in X[rows, index]], dtype=np.intp)
+            unknown = found < 0
+            if unknown.any() and handle_unknown == "error":
+                shown = sorted({repr(value) for value in X[rows[unknown], index]})[:5]
+                raise ValueError(
+                    f"The categorical column {self.names[index]} holds categories not seen "
+                    f"in training: {', '.join(shown)}. Set handle_unknown='ignore' to treat "
+                    "them as missing, or 'max_error' to score them as the least likely.")
+            encoded[rows[~unknown], start + found[~unknown]] = 1.0
+            if handle_unknown == "max_error" and not fitting:
+                encoded[rows[unknown], start] = 0.0
+        return encoded
+
+    def unscaled(self, offset, scale):
+        """Scaling statistics with the categorical blocks passed through as they are."""
+        offset, scale = offset.copy(), scale.copy()
+        offset[len(self.numeric):], scale[len(self.numeric):] = 0.0, 1.0
+        return offset, scale
+
+    def fill(self, means):
+        """The input of a missing entry: the numeric columns' means, and 0 in every block."""
+        means = means.copy()
+        means[len(self.numeric):] = 0.0
+        return means
+
+    def column_errors(self, entry_errors):
+        """Per-entry errors of the encoded table as ``(n_samples, n_features)``, NaN if missing."""
+        errors = np.empty((entry_errors.shape[0], len(self.names)))
+        errors[:, self.numeric] = entry_errors[:, :len(self.numeric)]
+        for index, (start, stop) in zip(self.categorical, self.blocks, strict=True):
+            errors[:, index] = np.fmax.reduce(entry_errors[:, start:stop], axis=1)
+        return errors
+
+    def decode(self, reconstruction):
+        """Reconstructions of the encoded table back to columns: an object array.
+
+        Numeric columns as floats, categorical ones as their most likely category.
+        """
+        decoded = np.empty((reconstruction.shape[0], len(self.names)), dtype=object)
+        decoded[:, self.numeric] = reconstruction[:, :len(self.numeric)]
+        for index, column, (start, stop) in zip(self.categorical, self.categories,
+                                                self.blocks, strict=True):
+            decoded[:, index] = column[reconstruction[:, start:stop].argmax(axis=1)]
+        return decoded
+
+
+def validate_mixed(estimator, X, *, reset):
+    """The encoded table of ``X`` when ``estimator`` has categorical columns, else ``None``.
+
+    With ``reset``, resolves ``categorical_features`` on ``X`` and sets (or
+    removes) the fitted ``categorical_encoding_``, as ``validate_data`` sets
+    ``n_features_in_``; otherwise uses the fitted one.
+    """
+    if reset:
+        vars(estimator).pop("categorical_encoding_", None)
+        spec = getattr(estimator, "categorical_features", None)
+        if spec is None or sp.issparse(X) and isinstance(spec, str):
+            return None
+        if sp.issparse(X):
+            raise ValueError("categorical_features needs dense input (an array or a "
+                             "DataFrame), not a sparse matrix.")
+        X_checked = check_array(X, dtype=None, ensure_all_finite=False)
+        categorical = _categorical_indices(spec, X if _is_dataframe(X) else X_checked)
+        if not len(categorical):
+            return None
+    encoding = getattr(estimator, "categorical_encoding_", None)
+    if not reset and encoding is None:
+        return None
+    X = validate_data(estimator, X, dtype=None, ensure_all_finite=False, reset=reset)
+    if reset:
+        names = [repr(str(name)) for name in getattr(estimator, "feature_names_in_", [])]
+        names = names or [f"at index {index}" for index in range(X.shape[1])]
+        encoding = CategoricalEncoding.fitted(X, categorical, names)
+    encoded = encoding.encode(X, getattr(estimator, "handle_unknown", "error"), fitting=reset)
+    if reset:
+        estimator.categorical_encoding_ = encoding
+    return encoded
+
+
+def block_errors(logits, target, nll_unit):
+    """The error of one categorical block, at its observed position; NaN elsewhere.
+
+    ``nll_unit`` times the negative log-likelihood of the target category
+    under the softmax of ``logits`` (of the least likely one where the target
+    is an unseen category, marked 0).
+    """
+    observed = ~torch.isnan(target)
+    hot = target == 1
+    chosen = torch.where(hot.any(dim=-1, keepdim=True),
+                         torch.where(hot, logits, 0.0).sum(dim=-1, keepdim=True),
+                         logits.min(dim=-1, keepdim=True).values)
+    nll = torch.logsumexp(logits, dim=-1, keepdim=True) - chosen
+    return torch.where(observed, nll_unit * nll, float("nan"))
+
+
+class CategoricalReconstructionLoss(ReconstructionLoss):
+    """:class:`~skae._net.ReconstructionLoss` with a cross-entropy term per categorical block.
+
+    Parameters
+    ----------
+    loss : {'mse', 'mae', 'huber', 'bce'}
+        The loss of the numeric columns (the first ``blocks[0][0]``).
+    blocks : tuple of (int, int)
+        ``(start, stop)`` of every categorical block, after the numeric columns.
+    """
+
+    def __init__(self, loss="mse", blocks=()):
+        super().__init__(loss)
+        self.blocks = blocks
+
+    def elementwise(self, reconstruction, target):
+        """The error of every entry: NaN where missing and off a block's category."""
+        target = target.expand_as(reconstruction)
+        nll_unit = 1.0 / _LIKELIHOODS[self.loss][0]
+        n_numeric = self.blocks[0][0]
+        numeric = super().elementwise(reconstruction[..., :n_numeric], target[..., :n_numeric])
+        return torch.cat([numeric, *(block_errors(reconstruction[..., start:stop],
+                                                  target[..., start:stop], nll_unit)
+                                     for start, stop in self.blocks)], dim=-1)
+
+    def forward(self, reconstruction, target):
+        errors = self.elementwise(reconstruction, target)
+        observed = ~torch.isnan(errors)
+        return torch.where(observed, errors, 0.0).sum() / observed.sum()
+
+
+def criterion_params(estimator):
+    """The skorch criterion arguments of ``estimator``'s categorical blocks (none without)."""
+    encoding = getattr(estimator, "categorical_encoding_", None)
+    if encoding is None:
+        return {}
+    return {"criterion": CategoricalReconstructionLoss, "criterion__blocks": encoding.blocks}
+

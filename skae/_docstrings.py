@@ -8,6 +8,8 @@ come from :data:`PARAMETERS` unless the estimator gives its own.
 
 import inspect
 
+from ._categorical import CATEGORICAL_PARAMETERS
+
 # name: (type, description indented as in a docstring).
 PARAMETERS = {
     "n_components": (
@@ -298,6 +300,7 @@ _VAE_PARAMETERS = {
     ),
 }
 PARAMETERS.update(_VAE_PARAMETERS)
+PARAMETERS.update(CATEGORICAL_PARAMETERS)
 
 _SECTIONS = {
     "{autoencoder_attributes}": AUTOENCODER_ATTRIBUTES,

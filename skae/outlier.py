@@ -13,6 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import SHARED_PARAMETER_CONSTRAINTS, _BaseAutoencoder
+from ._categorical import CATEGORICAL_PARAMETER_CONSTRAINTS
 from ._device import draw_seed
 from ._docstrings import fill_doc
 from ._objectives import ELBO_OBJECTIVE, RECONSTRUCTION, VARIATIONAL_PARAMETER_CONSTRAINTS
@@ -427,6 +428,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "backbone": [StrOptions(set(_BACKBONES))],
         **SHARED_PARAMETER_CONSTRAINTS,
+        **CATEGORICAL_PARAMETER_CONSTRAINTS,
         **VARIATIONAL_PARAMETER_CONSTRAINTS,
         "n_components": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
@@ -450,6 +452,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         beta=1.0,
         kl_warmup_epochs=0,
         scaling="minmax",
+        categorical_features=None,
+        handle_unknown="error",
         optimizer="adam",
         learning_rate=3e-3,
         weight_decay=0.0,
@@ -482,6 +486,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
         self.scaling = scaling
+        self.categorical_features = categorical_features
+        self.handle_unknown = handle_unknown
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -802,5 +808,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             entries = criterion.elementwise(module(Xb)[0], target)
             return torch.tensordot(weights.to(entries), entries, dims=1)
 
-        return self._map_batches(X, errors, with_targets=True).astype(np.float64)
+        errors = self._map_batches(X, errors, with_targets=True).astype(np.float64)
+        encoding = getattr(self, "categorical_encoding_", None)  # one error per column
+        return errors if encoding is None else encoding.column_errors(errors)
 
