@@ -143,7 +143,7 @@ def _release_training_state(net):
 _NOT_IN_PARTIAL_FIT = frozenset({"max_steps", "early_stopping", "validation_fraction",
                                  "n_iter_no_change", "tol", "pretrain_epochs",
                                  "random_state", "callbacks", "verbose", "compile",
-                                 "n_jobs"})
+                                 "n_jobs", "handle_unknown"})
 
 
 def _compile_mode(compile, device):
@@ -264,9 +264,10 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         if encoded is not None:
             X = encoded
         else:
-            check_numeric_columns(X)
+            check_numeric_columns(X, self)
             # scikit-learn's finiteness check sums X: huge finite values overflow there.
-            with explained_string_errors(), np.errstate(over="ignore", invalid="ignore"):
+            with explained_string_errors(self), np.errstate(over="ignore",
+                                                            invalid="ignore"):
                 X = validate_data(self, X, accept_sparse="csr", dtype=_INPUT_DTYPES,
                                   ensure_all_finite="allow-nan", reset=reset)
         check_missing(X, fitting=reset)

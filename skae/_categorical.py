@@ -38,40 +38,27 @@ from sklearn.utils.validation import validate_data
 
 from ._net import _LIKELIHOODS, ReconstructionLoss
 
-_ADVICE = (
-    "skae estimators take numeric columns, and categorical ones when they are "
-    "named by categorical_features: set categorical_features='from_dtype' for "
-    "a DataFrame's categorical and string columns, or give their indices or "
-    "names. Missing values (NaN) need no encoding."
+_ENCODE_FIRST = (
+    "encode them first, for example with make_pipeline(make_column_transformer(("
+    "OneHotEncoder(handle_unknown='ignore'), categorical_columns), "
+    "remainder='passthrough'), estimator), or ordinal codes with OrdinalEncoder. "
+    "Missing values (NaN) in numeric columns need no encoding."
 )
+
+
+def _advice(estimator):
+    """What to do about non-numeric columns, for ``estimator``."""
+    if "categorical_features" not in estimator.get_params(deep=False):
+        return "skae estimators take numeric columns only: " + _ENCODE_FIRST
+    return ("Name the categorical columns with categorical_features: 'from_dtype' for a "
+            "DataFrame's categorical and string columns, or their indices or names; "
+            "or " + _ENCODE_FIRST)
+
 
 CATEGORICAL_PARAMETER_CONSTRAINTS = {
     "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
     "handle_unknown": [StrOptions({"error", "ignore", "max_error"})],
 }
-
-# name: (type, description), as in skae._docstrings.PARAMETERS.
-CATEGORICAL_PARAMETERS = {
-    "categorical_features": (
-        "{'from_dtype'}, array-like of int, str or bool, or None",
-        """\
-        The categorical columns. ``'from_dtype'`` takes the pandas
-        categorical, string and object columns of a DataFrame; an array
-        gives their indices, names or a boolean mask. Each becomes a one-hot
-        block in the network and a softmax cross-entropy term in the loss; a
-        missing entry (NaN or ``None``) is missing, not a category. ``None``
-        takes numeric columns only.""",
-    ),
-    "handle_unknown": (
-        "{'error', 'ignore', 'max_error'}",
-        """\
-        A category not seen in training, at transform or scoring time:
-        ``'error'`` raises, ``'ignore'`` treats it as a missing entry, and
-        ``'max_error'`` scores it as if it were the category the network
-        finds least likely (an outlier detector's choice).""",
-    ),
-}
-
 
 def _non_numeric_columns(X):
     """Names of the columns of a pandas DataFrame ``X`` that hold neither numbers nor booleans."""
@@ -87,24 +74,24 @@ def _is_dataframe(X):
     return type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "dtypes")
 
 
-def check_numeric_columns(X):
+def check_numeric_columns(X, estimator):
     """Raise a ValueError naming the categorical or string columns of a DataFrame ``X``."""
     columns = _non_numeric_columns(X)
     if columns:
         shown = ", ".join(repr(name) for name in columns[:10])
         raise ValueError(f"X has {len(columns)} non-numeric (categorical or string) "
-                         f"column(s): {shown}. " + _ADVICE)
+                         f"column(s): {shown}. " + _advice(estimator))
 
 
 @contextlib.contextmanager
-def explained_string_errors():
+def explained_string_errors(estimator):
     """Re-raise scikit-learn's error on string entries with the advice to encode them."""
     try:
         yield
     except ValueError as exc:
         message = str(exc)
         if "string" in message and ("convert" in message or "dtype='numeric'" in message):
-            raise ValueError(f"X holds strings ({message}). " + _ADVICE) from exc
+            raise ValueError(f"X holds strings ({message}). " + _advice(estimator)) from exc
         raise
 
 
@@ -216,9 +203,16 @@ class CategoricalEncoding:
 
     def encode(self, X, handle_unknown, *, fitting):
         """The float64 encoded table of the validated object array ``X``."""
-        with explained_string_errors():
+        try:
             numeric = check_array(X[:, self.numeric], dtype=np.float64,
                                   ensure_all_finite="allow-nan", ensure_min_features=0)
+        except ValueError as exc:
+            if "string" not in str(exc) and "convert" not in str(exc):
+                raise
+            raise ValueError(
+                f"A numeric column of X holds strings ({exc}); the numeric columns are "
+                f"{', '.join(self.names[i] for i in self.numeric[:10])}. Name every "
+                "categorical column in categorical_features.") from exc
         encoded = np.full((X.shape[0], self.width), np.nan)
         encoded[:, :len(self.numeric)] = numeric
         for index, codes, (start, _) in zip(self.categorical, self._codes, self.blocks,
@@ -358,3 +352,14 @@ def criterion_params(estimator):
         return {}
     return {"criterion": CategoricalReconstructionLoss, "criterion__blocks": encoding.blocks}
 
+
+
+def check_exportable(estimator):
+    """Raise a ValueError when ``estimator`` models categorical columns (no ONNX graph)."""
+    if getattr(estimator, "categorical_encoding_", None) is not None:
+        raise ValueError(
+            f"This {type(estimator).__name__} models categorical columns, whose encoding "
+            "(strings to one-hot blocks) an ONNX graph of float rows cannot hold. Export "
+            "a model fitted on encoded columns instead: make_pipeline(make_column_"
+            "transformer((OneHotEncoder(), columns), remainder='passthrough'), estimator) "
+            "with skae.export.register_skl2onnx.")

@@ -8,8 +8,6 @@ come from :data:`PARAMETERS` unless the estimator gives its own.
 
 import inspect
 
-from ._categorical import CATEGORICAL_PARAMETERS
-
 # name: (type, description indented as in a docstring).
 PARAMETERS = {
     "n_components": (
@@ -95,6 +93,24 @@ PARAMETERS = {
         range of the training data, or not at all. Reconstructions are
         returned in the original units, and reconstruction errors are measured in the scaled space, so that every
         feature counts alike.""",
+    ),
+    "categorical_features": (
+        "{'from_dtype'}, array-like of int, str or bool, or None",
+        """\
+        The categorical columns. ``'from_dtype'`` takes the pandas
+        categorical, string and object columns of a DataFrame; an array
+        gives their indices, names or a boolean mask. Each becomes a one-hot
+        block in the network and a softmax cross-entropy term in the loss; a
+        missing entry (NaN or ``None``) is missing, not a category. ``None``
+        takes numeric columns only.""",
+    ),
+    "handle_unknown": (
+        "{'error', 'ignore', 'max_error'}",
+        """\
+        A category not seen in training, at transform or scoring time:
+        ``'error'`` raises, ``'ignore'`` treats it as a missing entry, and
+        ``'max_error'`` scores it as if it were the category the network
+        finds least likely (an outlier detector's choice).""",
     ),
     "optimizer": (
         "{'adam', 'sgd', 'lbfgs'}",
@@ -300,7 +316,6 @@ _VAE_PARAMETERS = {
     ),
 }
 PARAMETERS.update(_VAE_PARAMETERS)
-PARAMETERS.update(CATEGORICAL_PARAMETERS)
 
 _SECTIONS = {
     "{autoencoder_attributes}": AUTOENCODER_ATTRIBUTES,
