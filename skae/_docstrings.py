@@ -110,7 +110,8 @@ PARAMETERS = {
         A category not seen in training, at transform or scoring time:
         ``'error'`` raises, ``'ignore'`` treats it as a missing entry, and
         ``'max_error'`` scores it as if it were the category the network
-        finds least likely (an outlier detector's choice).""",
+        finds least likely: the outlier detector's default, for which an
+        unseen category is evidence of an abnormal row.""",
     ),
     "optimizer": (
         "{'adam', 'sgd', 'lbfgs'}",

@@ -453,7 +453,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         kl_warmup_epochs=0,
         scaling="minmax",
         categorical_features=None,
-        handle_unknown="error",
+        handle_unknown="max_error",
         optimizer="adam",
         learning_rate=3e-3,
         weight_decay=0.0,

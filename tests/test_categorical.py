@@ -144,7 +144,7 @@ def test_unseen_category_follows_handle_unknown(make):
     unseen = frame.iloc[:6].copy()
     unseen["colour"] = unseen["colour"].cat.add_categories("purple")
     unseen.loc[0, "colour"] = "purple"
-    model = make(categorical_features="from_dtype").fit(frame)
+    model = make(categorical_features="from_dtype", handle_unknown="error").fit(frame)
     with pytest.raises(ValueError, match="'colour' holds categories not seen.*'purple'"):
         model.score_samples(unseen)
     as_missing = unseen.copy()
@@ -155,8 +155,8 @@ def test_unseen_category_follows_handle_unknown(make):
 
 def test_max_error_scores_an_unseen_category_as_the_least_likely():
     frame = make_table()
-    model = ESTIMATORS["detector"](categorical_features="from_dtype",
-                                   handle_unknown="max_error").fit(frame)
+    model = ESTIMATORS["detector"](categorical_features="from_dtype").fit(frame)
+    assert model.handle_unknown == "max_error"  # the detector's default
     row = frame.iloc[[0]].copy()
     row["colour"] = row["colour"].cat.add_categories("purple")
     errors = {}
