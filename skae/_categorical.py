@@ -300,39 +300,53 @@ def validate_mixed(estimator, X, *, reset):
 
 
 @functools.cache
-def _padded_blocks(blocks):
-    """Indices that gather the blocks into a ``(n_blocks, widest)`` grid, and its padding.
+def _block_layout(blocks):
+    """The 0/1 matrix of shape ``(n_categorical_entries, n_blocks)`` that sums each block.
 
-    Also the positions of the grid's real entries, in the order of the encoded
-    table's columns.
+    Also the block of every entry, and the blocks gathered into a padded
+    grid (its indices and padding), for the per-block maxima and minima.
     """
-    widest = max(stop - start for start, stop in blocks)
-    grid = np.array([[min(start + k, stop - 1) for k in range(widest)]
-                     for start, stop in blocks])
-    padding = np.array([[k >= stop - start for k in range(widest)] for start, stop in blocks])
-    return (torch.as_tensor(grid), torch.as_tensor(padding),
-            torch.as_tensor(np.flatnonzero(~padding.ravel())))
+    start = blocks[0][0]
+    block_of = np.concatenate([np.full(stop - begin, b) for b, (begin, stop)
+                               in enumerate(blocks)])
+    widest = max(stop - begin for begin, stop in blocks)
+    grid = np.array([[min(begin + k, stop - 1) - start for k in range(widest)]
+                     for begin, stop in blocks])
+    padding = np.array([[k >= stop - begin for k in range(widest)] for begin, stop in blocks])
+    sums = np.zeros((len(block_of), len(blocks)), dtype=np.float32)
+    sums[np.arange(len(block_of)), block_of] = 1.0
+    return (torch.as_tensor(sums), torch.as_tensor(block_of), torch.as_tensor(grid),
+            torch.as_tensor(padding))
+
+
+def _block_extreme(values, grid, padding, largest):
+    """The maximum (or minimum) of ``values`` (no gradient) over each block."""
+    fill = -math.inf if largest else math.inf
+    padded = torch.where(padding, fill, values.detach()[..., grid])
+    return padded.amax(dim=-1) if largest else padded.amin(dim=-1)
 
 
 def block_errors(logits, target, blocks, nll_unit):
     """The errors of the categorical blocks: at each block's observed position, NaN elsewhere.
 
-    ``nll_unit`` times the negative log-likelihood of the target category
-    under the softmax of the block's ``logits`` (of the least likely one where
-    the target is an unseen category, marked 0). All blocks at once, gathered
-    into a padded grid, so that a step costs the same few operations however
-    many columns are categorical.
+    ``logits`` and ``target`` hold the blocks only. ``nll_unit`` times the
+    negative log-likelihood of the target category under the softmax of the
+    block's logits (of the least likely category where the target is an
+    unseen category, marked 0). Every block at once, by products with the
+    0/1 matrix that sums each block, so that a training step costs the same
+    few operations however many columns are categorical.
     """
-    grid, padding, real = (index.to(logits.device) for index in _padded_blocks(blocks))
-    logits, target = logits[..., grid], target[..., grid]
-    target = torch.where(padding, float("nan"), target)
+    sums, block_of, grid, padding = (part.to(logits.device) for part in _block_layout(blocks))
+    sums = sums.to(logits.dtype)
+    shift = _block_extreme(logits, grid, padding, largest=True)  # for a stable logsumexp
+    log_norm = torch.log(torch.exp(logits - shift[..., block_of]) @ sums) + shift
     hot = target == 1
-    chosen = torch.where(hot.any(dim=-1, keepdim=True),
-                         torch.where(hot, logits, 0.0).sum(dim=-1, keepdim=True),
-                         torch.where(padding, math.inf, logits).min(dim=-1, keepdim=True).values)
-    nll = torch.logsumexp(torch.where(padding, -math.inf, logits), dim=-1, keepdim=True) - chosen
-    errors = torch.where(torch.isnan(target), float("nan"), nll_unit * nll)
-    return errors.flatten(-2)[..., real]
+    chosen = torch.where(hot, logits, 0.0) @ sums
+    if not torch.compiler.is_exporting() and bool((target == 0).any()):  # unseen categories
+        known = (hot.to(logits.dtype) @ sums) > 0
+        chosen = torch.where(known, chosen, _block_extreme(logits, grid, padding, largest=False))
+    nll = (log_norm - chosen) @ sums.T
+    return torch.where(torch.isnan(target), float("nan"), nll_unit * nll)
 
 
 class CategoricalReconstructionLoss(ReconstructionLoss):
@@ -355,8 +369,8 @@ class CategoricalReconstructionLoss(ReconstructionLoss):
         target = target.expand_as(reconstruction)
         n_numeric = self.blocks[0][0]
         numeric = super().elementwise(reconstruction[..., :n_numeric], target[..., :n_numeric])
-        categorical = block_errors(reconstruction, target, self.blocks,
-                                   1.0 / _LIKELIHOODS[self.loss][0])
+        categorical = block_errors(reconstruction[..., n_numeric:], target[..., n_numeric:],
+                                   self.blocks, 1.0 / _LIKELIHOODS[self.loss][0])
         return torch.cat([numeric, categorical], dim=-1)
 
     def forward(self, reconstruction, target):

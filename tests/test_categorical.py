@@ -167,15 +167,15 @@ def test_max_error_scores_an_unseen_category_as_the_least_likely():
 
 
 def test_categorical_error_is_the_negative_log_likelihood_in_loss_units():
-    logits = torch.tensor([[0.5, 2.0, -1.0, 0.3, 1.0]])
-    target = torch.tensor([[0.25, float("nan"), 1.0, float("nan"), float("nan")]])
+    logits = torch.tensor([[0.5, 2.0, -1.0, 0.3]])
+    target = torch.tensor([[0.25, float("nan"), 1.0, float("nan")]])
     log_p = torch.log_softmax(logits[:, 1:4], dim=1)[0]
     for loss, unit in [("mse", 2.0), ("mae", 1.0)]:
         errors = CategoricalReconstructionLoss(loss, blocks=((1, 4),)).elementwise(
             logits, target)[0]
         assert float(errors[2]) == pytest.approx(-unit * float(log_p[1]))
         assert torch.isnan(errors[[1, 3]]).all()
-    unseen = torch.tensor([[0.25, 0.0, float("nan"), float("nan"), float("nan")]])
+    unseen = torch.tensor([[0.25, 0.0, float("nan"), float("nan")]])
     errors = CategoricalReconstructionLoss("mse", blocks=((1, 4),)).elementwise(
         logits, unseen)[0]
     assert float(errors[1]) == pytest.approx(-2.0 * float(log_p.min()))
