@@ -403,7 +403,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         # validate_data set n_features_in_ and feature_names_in_ already.
         self._set_fitted({**{name: value for name, value in vars(self).items()
                              if name in ("n_features_in_", "feature_names_in_",
-                                         "categorical_encoding_")},
+                                         "is_categorical_", "categories_")},
                           **fitted})
         message = self._budget_warning(fitted) if budget_spent else None
         if message:
@@ -571,7 +571,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
 
     def _missing_input(self, X):
         """The input of a missing entry of validated ``X``: the column means (0 in a one-hot block)."""
-        encoding = getattr(self, "categorical_encoding_", None)
+        encoding = _categorical.fitted_encoding(vars(self))
         return column_means(X) if encoding is None else encoding.fill(column_means(X))
 
     def _check_trainable(self, train, network):
@@ -589,7 +589,8 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
                                            setup["params"], setup["seed"])
         net = setup["objective"].net_class(
             module=module,
-            **{**training_params, **_categorical.criterion_params(self)},
+            **{**training_params, **_categorical.criterion_params(
+                setup.get("fitted", vars(self)))},
             criterion__loss=self.loss,
             **net_params,
             **setup["objective"].net_params(setup["params"]),
@@ -628,7 +629,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
         them over the rows of every process instead.
         """
         offset, scale = _scaling_statistics(X, self.scaling)
-        encoding = getattr(self, "categorical_encoding_", None)
+        encoding = _categorical.fitted_encoding(vars(self))
         return (offset, scale) if encoding is None else encoding.unscaled(offset, scale)
 
     def _start_linear_path(self, module, dataset, setup):
@@ -817,7 +818,7 @@ class _BaseAutoencoder(DocLinkMixin, BaseEstimator):
             return torch.addcmul(offset, module.decode(Zb).to(out_dtype), scale)
 
         decoded = self._map_batches(Z, decode, scaled=False)
-        encoding = getattr(self, "categorical_encoding_", None)  # back to categories
+        encoding = _categorical.fitted_encoding(vars(self))  # back to categories
         return decoded if encoding is None else encoding.decode(decoded)
 
     def _reconstruction_errors(self, X, per_feature=False, fitted=None):

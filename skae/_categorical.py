@@ -155,6 +155,40 @@ def _column_values(column, name):
     return missing, observed
 
 
+def _category_array(values):
+    """The sorted categories ``values`` of one column, as the safe format stores them.
+
+    Strings as an object array, booleans as a boolean one, numbers as float64.
+    """
+    kind = _kind(values[0])
+    if kind == "str":
+        array = np.empty(len(values), dtype=object)
+        array[:] = [str(value) for value in values]
+        return array
+    return np.array(values, dtype=bool if kind == "bool" else np.float64)
+
+
+def _column_names(state):
+    """Every input column's name in the fitted ``state``, for messages."""
+    names = state.get("feature_names_in_")
+    if names is not None:
+        return [repr(str(name)) for name in names]
+    return [f"at index {index}" for index in range(state["n_features_in_"])]
+
+
+def fitted_encoding(state):
+    """The :class:`CategoricalEncoding` of the fitted state ``state`` (a mapping), or ``None``.
+
+    Built from the fitted attributes ``is_categorical_`` and ``categories_``,
+    which a fit without categorical columns does not set.
+    """
+    if "categories_" not in state:
+        return None
+    return CategoricalEncoding(state["n_features_in_"],
+                               np.flatnonzero(state["is_categorical_"]),
+                               state["categories_"], _column_names(state))
+
+
 class CategoricalEncoding:
     """The fitted layout of a table's numeric columns and categorical blocks.
 
@@ -187,7 +221,7 @@ class CategoricalEncoding:
             if not len(observed):
                 raise ValueError(f"The categorical column {names[index]} has every entry "
                                  "missing: the model cannot learn it. Drop it before fitting.")
-            categories.append(np.array(sorted(set(observed.tolist())), dtype=object))
+            categories.append(_category_array(sorted(set(observed.tolist()))))
         return cls(X.shape[1], categorical, categories, names)
 
     @property
@@ -270,11 +304,12 @@ def validate_mixed(estimator, X, *, reset):
     """The encoded table of ``X`` when ``estimator`` has categorical columns, else ``None``.
 
     With ``reset``, resolves ``categorical_features`` on ``X`` and sets (or
-    removes) the fitted ``categorical_encoding_``, as ``validate_data`` sets
-    ``n_features_in_``; otherwise uses the fitted one.
+    removes) the fitted ``is_categorical_`` and ``categories_``, as
+    ``validate_data`` sets ``n_features_in_``; otherwise uses the fitted ones.
     """
     if reset:
-        vars(estimator).pop("categorical_encoding_", None)
+        for name in ("is_categorical_", "categories_"):
+            vars(estimator).pop(name, None)
         spec = getattr(estimator, "categorical_features", None)
         if spec is None or sp.issparse(X) and isinstance(spec, str):
             return None
@@ -285,17 +320,15 @@ def validate_mixed(estimator, X, *, reset):
         categorical = _categorical_indices(spec, X if _is_dataframe(X) else X_checked)
         if not len(categorical):
             return None
-    encoding = getattr(estimator, "categorical_encoding_", None)
-    if not reset and encoding is None:
+    elif fitted_encoding(vars(estimator)) is None:
         return None
     X = validate_data(estimator, X, dtype=None, ensure_all_finite=False, reset=reset)
-    if reset:
-        names = [repr(str(name)) for name in getattr(estimator, "feature_names_in_", [])]
-        names = names or [f"at index {index}" for index in range(X.shape[1])]
-        encoding = CategoricalEncoding.fitted(X, categorical, names)
+    encoding = (CategoricalEncoding.fitted(X, categorical, _column_names(vars(estimator)))
+                if reset else fitted_encoding(vars(estimator)))
     encoded = encoding.encode(X, getattr(estimator, "handle_unknown", "error"), fitting=reset)
     if reset:
-        estimator.categorical_encoding_ = encoding
+        estimator.is_categorical_ = np.isin(np.arange(X.shape[1]), categorical)
+        estimator.categories_ = encoding.categories
     return encoded
 
 
@@ -379,9 +412,9 @@ class CategoricalReconstructionLoss(ReconstructionLoss):
         return torch.where(observed, errors, 0.0).sum() / observed.sum()
 
 
-def criterion_params(estimator):
-    """The skorch criterion arguments of ``estimator``'s categorical blocks (none without)."""
-    encoding = getattr(estimator, "categorical_encoding_", None)
+def criterion_params(state):
+    """The skorch criterion arguments of the categorical blocks of fitted ``state`` (none without)."""
+    encoding = fitted_encoding(state)
     if encoding is None:
         return {}
     return {"criterion": CategoricalReconstructionLoss, "criterion__blocks": encoding.blocks}
@@ -389,7 +422,7 @@ def criterion_params(estimator):
 
 def check_exportable(estimator):
     """Raise a ValueError when ``estimator`` models categorical columns (no ONNX graph)."""
-    if getattr(estimator, "categorical_encoding_", None) is not None:
+    if fitted_encoding(vars(estimator)) is not None:
         raise ValueError(
             f"This {type(estimator).__name__} models categorical columns, whose encoding "
             "(strings to one-hot blocks) an ONNX graph of float rows cannot hold. Export "

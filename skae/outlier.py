@@ -13,7 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import SHARED_PARAMETER_CONSTRAINTS, _BaseAutoencoder
-from ._categorical import CATEGORICAL_PARAMETER_CONSTRAINTS
+from ._categorical import CATEGORICAL_PARAMETER_CONSTRAINTS, fitted_encoding
 from ._device import draw_seed
 from ._docstrings import fill_doc
 from ._objectives import ELBO_OBJECTIVE, RECONSTRUCTION, VARIATIONAL_PARAMETER_CONSTRAINTS
@@ -809,6 +809,6 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             return torch.tensordot(weights.to(entries), entries, dims=1)
 
         errors = self._map_batches(X, errors, with_targets=True).astype(np.float64)
-        encoding = getattr(self, "categorical_encoding_", None)  # one error per column
+        encoding = fitted_encoding(vars(self))  # one error per column
         return errors if encoding is None else encoding.column_errors(errors)
 

@@ -47,9 +47,8 @@ def test_from_dtype_fits_and_scores_every_row(make):
     frame = make_table()
     before = frame.copy()
     estimator = make(categorical_features="from_dtype").fit(frame)
-    encoding = estimator.categorical_encoding_
-    assert encoding.categorical.tolist() == [1, 2]
-    assert [column.tolist() for column in encoding.categories] == [
+    assert estimator.is_categorical_.tolist() == [False, True, True, False]
+    assert [column.tolist() for column in estimator.categories_] == [
         ["blue", "green", "red"], ["big", "small"]]  # NaN and None are no category
     assert estimator.n_features_in_ == 4
     assert np.isfinite(estimator.score_samples(frame)).all()
@@ -62,7 +61,7 @@ def test_explicit_columns_are_those_of_from_dtype(spec):
     frame = make_table()
     explicit = ESTIMATORS["transformer"](categorical_features=spec).fit(frame)
     from_dtype = ESTIMATORS["transformer"](categorical_features="from_dtype").fit(frame)
-    assert explicit.categorical_encoding_.blocks == from_dtype.categorical_encoding_.blocks
+    assert explicit.is_categorical_.tolist() == from_dtype.is_categorical_.tolist()
     np.testing.assert_allclose(explicit.transform(frame), from_dtype.transform(frame))
 
 
@@ -70,7 +69,7 @@ def test_integer_codes_in_an_array_can_be_categorical():
     rng = np.random.RandomState(0)
     X = np.column_stack([rng.normal(size=60), rng.randint(0, 4, 60)])
     model = ESTIMATORS["transformer"](categorical_features=[1]).fit(X)
-    assert model.categorical_encoding_.categories[0].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert model.categories_[0].tolist() == [0.0, 1.0, 2.0, 3.0]
     decoded = model.inverse_transform(model.transform(X))
     assert set(decoded[:, 1]) <= {0.0, 1.0, 2.0, 3.0}
 
@@ -88,7 +87,7 @@ def test_numeric_input_is_unchanged_by_from_dtype(spec):
     X = np.random.RandomState(0).normal(size=(50, 3))
     plain = ESTIMATORS["detector"]().fit(X)
     model = ESTIMATORS["detector"](categorical_features=spec).fit(X)
-    assert "categorical_encoding_" not in vars(model)
+    assert "categories_" not in vars(model) and "is_categorical_" not in vars(model)
     np.testing.assert_array_equal(model.score_samples(X), plain.score_samples(X))
 
 
@@ -221,7 +220,7 @@ def test_partial_fit_keeps_the_categories_of_its_first_chunk():
     frame = make_table()
     model = ESTIMATORS["transformer"](categorical_features="from_dtype")
     model.partial_fit(frame.iloc[:60]).partial_fit(frame.iloc[60:])
-    assert model.categorical_encoding_.categories[0].tolist() == ["blue", "green", "red"]
+    assert model.categories_[0].tolist() == ["blue", "green", "red"]
     weights = {k: v.clone() for k, v in model.net_.module_.state_dict().items()}
     unseen = frame.iloc[60:].copy()
     unseen["colour"] = unseen["colour"].cat.add_categories("purple")
@@ -244,3 +243,25 @@ def test_onnx_export_refuses_categorical_columns():
     model = ESTIMATORS["detector"](categorical_features="from_dtype").fit(make_table())
     with pytest.raises(ValueError, match="models categorical columns.*OneHotEncoder"):
         skae.to_onnx(model)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS.values(), ids=ESTIMATORS)
+def test_safe_format_round_trip(make, tmp_path):
+    frame = make_table()
+    model = make(categorical_features="from_dtype").fit(frame)
+    loaded = skae.load(skae.save(model, tmp_path / "model.safetensors"))
+    assert [column.tolist() for column in loaded.categories_] == [
+        column.tolist() for column in model.categories_]
+    np.testing.assert_array_equal(loaded.score_samples(frame), model.score_samples(frame))
+    if hasattr(model, "transform"):
+        codes = model.transform(frame)
+        np.testing.assert_array_equal(loaded.inverse_transform(codes),
+                                      model.inverse_transform(codes))
+
+
+def test_safe_format_refuses_inconsistent_categories(tmp_path):
+    from skae._fitted_schema import fitted_problems
+    model = ESTIMATORS["detector"](categorical_features="from_dtype").fit(make_table())
+    fitted = model._fitted_state()
+    fitted["categories_"] = fitted["categories_"][:1]
+    assert fitted_problems(model, fitted)[0] in ("input_offset_", "categories_")
