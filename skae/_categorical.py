@@ -123,6 +123,8 @@ def _categorical_indices(spec, X):
                          if str(name) in _non_numeric_columns(X)] if _is_dataframe(X)
                         else [], dtype=np.intp)
     spec = np.asarray(spec)
+    if spec.size == 0:
+        return np.array([], dtype=np.intp)
     if spec.dtype.kind == "b":
         if spec.shape != (n_features,):
             raise ValueError(f"categorical_features as a boolean mask needs {n_features} "

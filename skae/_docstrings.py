@@ -263,6 +263,15 @@ n_components_ : int
         network's input in place of a missing entry. Missing entries are
         left out of the loss and of every error and score.
 
+    is_categorical_ : ndarray of bool of shape (n_features_in_,)
+        Which columns are categorical, when ``categorical_features`` names
+        any. The scaling arrays above then have one entry per numeric column
+        and then one per category of each categorical column.
+
+    categories_ : list of ndarray
+        The sorted training categories of each categorical column, when
+        there are any.
+
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the torch module and
         ``net_.history`` the training history.

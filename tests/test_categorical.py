@@ -82,8 +82,8 @@ def test_object_columns_without_categorical_features_name_the_parameter(make):
     assert not estimator.__sklearn_is_fitted__()
 
 
-@pytest.mark.parametrize("spec", ["from_dtype", None])
-def test_numeric_input_is_unchanged_by_from_dtype(spec):
+@pytest.mark.parametrize("spec", ["from_dtype", None, []])
+def test_numeric_input_is_unchanged_without_categorical_columns(spec):
     X = np.random.RandomState(0).normal(size=(50, 3))
     plain = ESTIMATORS["detector"]().fit(X)
     model = ESTIMATORS["detector"](categorical_features=spec).fit(X)
