@@ -44,6 +44,9 @@ categorical columns are those that pandas reads as strings (horse colic's
 integer-coded categories stay numbers). Same splits and metrics as above;
 methods:
 
+- ``native_skae``: ``AutoencoderOutlierDetector(categorical_features=...,
+  random_state=seed)`` on the table as it is: one one-hot block and
+  cross-entropy term per categorical column, a missing category missing;
 - ``onehot_skae``: ``OneHotEncoder(handle_unknown='ignore')`` on the
   categorical columns (a missing category is a category of its own), the
   numeric columns passed through with their gaps, then
@@ -90,7 +93,7 @@ MIXED_TABLES = {"adult": "adult-train.csv", "german": "german.csv",
                 "horse-colic": "horse-colic.csv", "breast-cancer": "breast-cancer.csv"}
 MIXED_SUBSAMPLED = ("adult", "german")
 MIXED_OUTLIER_SHARE = 0.05
-MIXED_METHODS = ("onehot_skae", "onehot_iforest", "ordinal_iforest")
+MIXED_METHODS = ("native_skae", "onehot_skae", "onehot_iforest", "ordinal_iforest")
 
 
 def with_gaps(X, condition, seed):
@@ -192,6 +195,9 @@ def load_mixed(name, data_dir=None):
 
 def make_mixed_method(name, seed, categorical):
     """A pipeline of ``MIXED_METHODS`` for a DataFrame with ``categorical`` columns."""
+    if name == "native_skae":
+        return AutoencoderOutlierDetector(categorical_features=categorical,
+                                          random_state=seed)
     if name == "ordinal_iforest":
         encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
     else:

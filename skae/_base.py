@@ -26,6 +26,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
+from . import _categorical
 from ._categorical import check_numeric_columns, explained_string_errors
 from ._data import ArrayDataset, BatchIterator
 from ._device import cpu_threads, draw_seed, resolve_device
@@ -143,7 +144,7 @@ def _release_training_state(net):
 _NOT_IN_PARTIAL_FIT = frozenset({"max_steps", "early_stopping", "validation_fraction",
                                  "n_iter_no_change", "tol", "pretrain_epochs",
                                  "random_state", "callbacks", "verbose", "compile",
-                                 "n_jobs"})
+                                 "n_jobs", "handle_unknown"})
 
 
 def _compile_mode(compile, device):
@@ -267,11 +268,16 @@ class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
                 "X.reshape(len(X), -1) and give its shape as the input_shape of "
                 "the network (ConvNetwork, LSTMNetwork)."
             )
-        check_numeric_columns(X)
-        # scikit-learn's finiteness check sums X: huge finite values overflow there.
-        with explained_string_errors(), np.errstate(over="ignore", invalid="ignore"):
-            X = validate_data(self, X, accept_sparse="csr", dtype=_INPUT_DTYPES,
-                              ensure_all_finite="allow-nan", reset=reset)
+        encoded = _categorical.validate_mixed(self, X, reset=reset)  # categorical columns
+        if encoded is not None:
+            X = encoded
+        else:
+            check_numeric_columns(X, self)
+            # scikit-learn's finiteness check sums X: huge finite values overflow there.
+            with explained_string_errors(self), np.errstate(over="ignore",
+                                                            invalid="ignore"):
+                X = validate_data(self, X, accept_sparse="csr", dtype=_INPUT_DTYPES,
+                                  ensure_all_finite="allow-nan", reset=reset)
         check_missing(X, fitting=reset)
         return X
 
@@ -404,7 +410,8 @@ class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
             raise
         # validate_data set n_features_in_ and feature_names_in_ already.
         self._set_fitted({**{name: value for name, value in vars(self).items()
-                             if name in ("n_features_in_", "feature_names_in_")},
+                             if name in ("n_features_in_", "feature_names_in_",
+                                         "is_categorical_", "categories_")},
                           **fitted})
         message = self._budget_warning(fitted) if budget_spent else None
         if message:
@@ -568,7 +575,12 @@ class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
         return {"params": params, "objective": objective, "network": network,
                 "pretrain_epochs": pretrain_epochs, "device": device, "seed": seed,
                 "n_components": self._resolved_n_components(X.shape[1]),
-                "offset": offset, "scale": scale, "fill": column_means(X)}
+                "offset": offset, "scale": scale, "fill": self._missing_input(X)}
+
+    def _missing_input(self, X):
+        """The input of a missing entry of validated ``X``: the column means (0 in a one-hot block)."""
+        encoding = _categorical.fitted_encoding(vars(self))
+        return column_means(X) if encoding is None else encoding.fill(column_means(X))
 
     def _check_trainable(self, train, network):
         if network.needs_two_rows and len(train) < 2:
@@ -585,7 +597,8 @@ class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
                                            setup["params"], setup["seed"])
         net = setup["objective"].net_class(
             module=module,
-            **training_params,
+            **{**training_params, **_categorical.criterion_params(
+                setup.get("fitted", vars(self)))},
             criterion__loss=self.loss,
             **net_params,
             **setup["objective"].net_params(setup["params"]),
@@ -623,7 +636,9 @@ class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
         The one place a fit computes them; :mod:`skae.distributed` reduces
         them over the rows of every process instead.
         """
-        return _scaling_statistics(X, self.scaling)
+        offset, scale = _scaling_statistics(X, self.scaling)
+        encoding = _categorical.fitted_encoding(vars(self))
+        return (offset, scale) if encoding is None else encoding.unscaled(offset, scale)
 
     def _start_linear_path(self, module, dataset, setup):
         """Start a module with a linear path at the PCA of ``dataset``'s scaled rows.
@@ -810,7 +825,9 @@ class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
         def decode(module, Zb):  # back to the original units, batch by batch
             return torch.addcmul(offset, module.decode(Zb).to(out_dtype), scale)
 
-        return self._map_batches(Z, decode, scaled=False)
+        decoded = self._map_batches(Z, decode, scaled=False)
+        encoding = _categorical.fitted_encoding(vars(self))  # back to categories
+        return decoded if encoding is None else encoding.decode(decoded)
 
     def _reconstruction_errors(self, X, per_feature=False, fitted=None):
         """Reconstruction error of validated ``X`` in the scaled space, float64.

@@ -94,6 +94,25 @@ PARAMETERS = {
         returned in the original units, and reconstruction errors are measured in the scaled space, so that every
         feature counts alike.""",
     ),
+    "categorical_features": (
+        "{'from_dtype'}, array-like of int, str or bool, or None",
+        """\
+        The categorical columns. ``'from_dtype'`` takes the pandas
+        categorical, string and object columns of a DataFrame; an array
+        gives their indices, names or a boolean mask. Each becomes a one-hot
+        block in the network and a softmax cross-entropy term in the loss; a
+        missing entry (NaN or ``None``) is missing, not a category. ``None``
+        takes numeric columns only.""",
+    ),
+    "handle_unknown": (
+        "{'error', 'ignore', 'max_error'}",
+        """\
+        A category not seen in training, at transform or scoring time:
+        ``'error'`` raises, ``'ignore'`` treats it as a missing entry, and
+        ``'max_error'`` scores it as if it were the category the network
+        finds least likely: the outlier detector's default, for which an
+        unseen category is evidence of an abnormal row.""",
+    ),
     "optimizer": (
         "{'adam', 'sgd', 'lbfgs'}",
         """\
@@ -243,6 +262,15 @@ n_components_ : int
         The mean of each training column, missing (NaN) entries ignored: the
         network's input in place of a missing entry. Missing entries are
         left out of the loss and of every error and score.
+
+    is_categorical_ : ndarray of bool of shape (n_features_in_,)
+        Which columns are categorical, when ``categorical_features`` names
+        any. The scaling arrays above then have one entry per numeric column
+        and then one per category of each categorical column.
+
+    categories_ : list of ndarray
+        The sorted training categories of each categorical column, when
+        there are any.
 
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the torch module and

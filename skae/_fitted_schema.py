@@ -84,6 +84,36 @@ def _n_features(fitted, estimator):
     return fitted["n_features_in_"], "n_features_in_"
 
 
+def _n_inputs(fitted, estimator):
+    """The network's input width: a categorical column counts as its categories."""
+    categories = fitted.get("categories_")
+    if type(categories) is not list or not all(
+            isinstance(column, np.ndarray) for column in categories):
+        return fitted["n_features_in_"], "n_features_in_"
+    width = fitted["n_features_in_"] - len(categories) + sum(map(len, categories))
+    return width, "n_features_in_ with each categorical column as its categories"
+
+
+def _is_categorical(value, fitted, estimator):
+    problem = _array("b", _n_features)(value, fitted, estimator)
+    if problem is None and not value.any():
+        return "expected at least one categorical column"
+    return problem
+
+
+def _categories(value, fitted, estimator):
+    mask = fitted.get("is_categorical_")
+    if mask is None or type(value) is not list or len(value) != int(mask.sum()):
+        return "expected a list of one array per column of is_categorical_"
+    for column in value:
+        if (not isinstance(column, np.ndarray) or column.ndim != 1 or not len(column)
+                or column.dtype.kind not in "Obf"
+                or column.dtype.kind == "O" and not all(type(v) is str for v in column)
+                or column.dtype.kind == "f" and not np.isfinite(column).all()):
+            return f"expected non-empty arrays of strings, booleans or numbers, got {_brief(column)}"
+    return None
+
+
 def _n_members(fitted, estimator):
     return estimator.n_estimators, "n_estimators"
 
@@ -148,8 +178,8 @@ def _no_indicator(value, fitted, estimator):
 _ALWAYS = {
     "n_features_in_": _integer(1), "n_components_": _integer(1), "net_": None,
     "_objective_": None, "device_": _string,
-    "input_offset_": _float64(_n_features),
-    "input_scale_": _float64(_n_features, positive=True),
+    "input_offset_": _float64(_n_inputs),
+    "input_scale_": _float64(_n_inputs, positive=True),
     "_fit_dtype_": _dtype, "_fit_seed_": _seed, "_fit_signature_": _signature,
     "n_iter_": _integer(0), "n_steps_": _integer(0), "loss_curve_": _numbers,
 }
@@ -179,7 +209,9 @@ def fitted_schema(estimator):
     optional = {"feature_names_in_": _feature_names,
                 "best_validation_score_": _finite_number,
                 # The input of a missing entry (absent from files of skae 0.3).
-                "missing_fill_": _float64(_n_features)}
+                "missing_fill_": _float64(_n_inputs),
+                # The categorical columns and their categories (skae._categorical).
+                "is_categorical_": _is_categorical, "categories_": _categories}
     if params["early_stopping"] is True:
         required["validation_scores_"] = _numbers
     elif params["early_stopping"]:  # 'auto': a validation split from 41 rows on

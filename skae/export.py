@@ -27,6 +27,7 @@ from numbers import Integral
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._categorical import check_exportable
 from ._missing import filled
 from .outlier import AutoencoderOutlierDetector, _ensemble_scores
 from .transformers import AutoencoderTransformer, VAETransformer
@@ -182,6 +183,7 @@ def _check_opset(model, target_opset):
 
 def _export_graph(estimator, methods, target_opset):
     """The ONNX model of ``methods`` of a fitted estimator, traced by torch's exporter."""
+    check_exportable(estimator)  # categorical columns have no ONNX graph
     _import_optional("onnx")
     _import_optional("onnxscript")  # torch.onnx.export's exporter is built on it
     graph = _InferenceGraph(estimator, methods)

@@ -172,9 +172,9 @@ class AutoencoderImputer(TransformerMixin, _BaseAutoencoder):
         if not reset:
             check_is_fitted(self)
         nan_placeholder = self.missing_values is None or np.isnan(self.missing_values)
-        check_numeric_columns(X)
+        check_numeric_columns(X, self)
         # scikit-learn's finiteness check sums X: huge finite values overflow there.
-        with explained_string_errors(), np.errstate(over="ignore", invalid="ignore"):
+        with explained_string_errors(self), np.errstate(over="ignore", invalid="ignore"):
             X = validate_data(self, X, dtype=_INPUT_DTYPES, reset=reset,
                               ensure_all_finite="allow-nan" if nan_placeholder else True)
         if not nan_placeholder:

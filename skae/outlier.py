@@ -13,6 +13,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import SHARED_PARAMETER_CONSTRAINTS, _BaseAutoencoder
+from ._categorical import CATEGORICAL_PARAMETER_CONSTRAINTS, fitted_encoding
 from ._deprecation import DEPRECATED, DEPRECATED_CONSTRAINT, detector_objective
 from ._device import draw_seed
 from ._docstrings import fill_doc
@@ -437,6 +438,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "objective": [StrOptions(set(OBJECTIVE_SHORTHANDS)), BaseObjective],
         **SHARED_PARAMETER_CONSTRAINTS,
+        **CATEGORICAL_PARAMETER_CONSTRAINTS,
         # Deprecated spellings (skae._deprecation).
         "backbone": [StrOptions({"autoencoder", "vae"}), DEPRECATED_CONSTRAINT],
         **{name: [*constraint, DEPRECATED_CONSTRAINT]
@@ -461,6 +463,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         noise_std=0.0,
         mask_probability=0.0,
         scaling="minmax",
+        categorical_features=None,
+        handle_unknown="max_error",
         optimizer="adam",
         learning_rate=3e-3,
         weight_decay=0.0,
@@ -494,6 +498,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self.noise_std = noise_std
         self.mask_probability = mask_probability
         self.scaling = scaling
+        self.categorical_features = categorical_features
+        self.handle_unknown = handle_unknown
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -826,5 +832,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             entries = criterion.elementwise(module(Xb)[0], target)
             return torch.tensordot(weights.to(entries), entries, dims=1)
 
-        return self._map_batches(X, errors, with_targets=True).astype(np.float64)
+        errors = self._map_batches(X, errors, with_targets=True).astype(np.float64)
+        encoding = fitted_encoding(vars(self))  # one error per column
+        return errors if encoding is None else encoding.column_errors(errors)
 

@@ -633,7 +633,8 @@ def _rebuild_net(estimator, fitted, saved, decoder, device):
     try:
         network = resolve_network(estimator.network, estimator._network_shorthands)
         setup = {"params": params, "objective": objective, "network": network, "seed": seed,
-                 "offset": fitted["input_offset_"], "n_components": fitted["n_components_"]}
+                 "offset": fitted["input_offset_"], "n_components": fitted["n_components_"],
+                 "fitted": fitted}  # the categorical blocks of the criterion
         # Sized without memory first: the file's tensors must be the
         # network's, so building it allocates no more than the file holds.
         _check_weights_declared(estimator, setup, decoder)

@@ -14,6 +14,7 @@ from ._base import (
     SHARED_PARAMETER_CONSTRAINTS,
     _BaseAutoencoder,
 )
+from ._categorical import CATEGORICAL_PARAMETER_CONSTRAINTS
 from ._device import draw_seed
 from ._docstrings import fill_doc
 from ._objectives import ELBO_OBJECTIVE, VARIATIONAL_PARAMETER_CONSTRAINTS
@@ -68,6 +69,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     _parameter_constraints: ClassVar[dict] = {
         **SHARED_PARAMETER_CONSTRAINTS,
+        **CATEGORICAL_PARAMETER_CONSTRAINTS,
         **RECONSTRUCTION_PARAMETER_CONSTRAINTS,
     }
 
@@ -85,6 +87,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         sparsity_weight=0.0,
         activity_l1=0.0,
         scaling="standard",
+        categorical_features=None,
+        handle_unknown="error",
         optimizer="adam",
         learning_rate=1e-3,
         weight_decay=0.0,
@@ -113,6 +117,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.sparsity_weight = sparsity_weight
         self.activity_l1 = activity_l1
         self.scaling = scaling
+        self.categorical_features = categorical_features
+        self.handle_unknown = handle_unknown
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -397,6 +403,7 @@ class VAETransformer(AutoencoderTransformer):
 
     _parameter_constraints: ClassVar[dict] = {
         **SHARED_PARAMETER_CONSTRAINTS,
+        **CATEGORICAL_PARAMETER_CONSTRAINTS,
         "network": [StrOptions({"dense"}), DenseNetwork],
         # The stochastic objective breaks the L-BFGS line search.
         "optimizer": [StrOptions({"adam", "sgd"})],
@@ -417,6 +424,8 @@ class VAETransformer(AutoencoderTransformer):
         beta=1.0,
         kl_warmup_epochs=0,
         scaling="standard",
+        categorical_features=None,
+        handle_unknown="error",
         optimizer="adam",
         learning_rate=1e-3,
         weight_decay=0.0,
@@ -442,6 +451,8 @@ class VAETransformer(AutoencoderTransformer):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
         self.scaling = scaling
+        self.categorical_features = categorical_features
+        self.handle_unknown = handle_unknown
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay

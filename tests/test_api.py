@@ -33,9 +33,10 @@ OBJECTIVES = [VAE]  # Reconstruction has no parameters
 INTENDED_DIFFERENCES = {
     # Tuned for outlier detection (see the detector's docstring).
     # Its budget is deliberate: no validation split unless asked for.
+    # An unseen category is evidence of an outlier, not an input error.
     AutoencoderOutlierDetector: {"n_components", "network", "loss", "scaling",
                                  "learning_rate", "max_steps", "early_stopping",
-                                 "n_iter_no_change"},
+                                 "n_iter_no_change", "handle_unknown"},
     # Dense networks only; no L-BFGS for the stochastic objective.
     VAETransformer: {"network", "optimizer"},
 }
