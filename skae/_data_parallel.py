@@ -29,6 +29,7 @@ from ._base import _BaseAutoencoder
 from ._collectives import all_gather, all_reduce, reduced_scaling_statistics, torch_distributed
 from ._device import draw_seed, resolve_device
 from ._missing import has_missing
+from ._net import BestEpochEarlyStopping
 
 #: The name of the callback that keeps the processes in step.
 _CALLBACK_NAME = "skae_data_parallel"
@@ -66,6 +67,8 @@ class _KeepProcessesInStep(Callback):
     - at the start of training, the net's module is wrapped in
       :class:`_ReplicatedModule`: every process takes rank 0's weights and
       buffers, and from then on DDP averages the gradients of every step;
+      early stopping's score of the starting weights (the PCA start, epoch
+      0) is averaged too, or the processes could stop at different epochs;
     - every batch, the losses logged in the history are averaged, so the
       stopping rules (early stopping, the divergence guard) and the loss
       curves see the loss of all rows and decide the same everywhere;
@@ -78,6 +81,14 @@ class _KeepProcessesInStep(Callback):
         device = next(net.module_.parameters()).device
         net.module_ = _ReplicatedModule(
             net.module_, device_ids=[device] if device.type == "cuda" else None)
+        dist = torch_distributed()
+        for _, callback in net.callbacks_:
+            if isinstance(callback, BestEpochEarlyStopping) \
+                    and getattr(callback, "best_score_", None) is not None:
+                total = all_reduce([callback.best_score_], dist.ReduceOp.SUM)[0]
+                callback.best_score_ = float(total / dist.get_world_size())
+                callback.dynamic_threshold_ = callback._calc_new_threshold(
+                    callback.best_score_)
 
     def on_batch_end(self, net, training=False, **kwargs):
         prefix = "train_" if training else "valid_"
