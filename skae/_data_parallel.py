@@ -2,7 +2,7 @@
 
 Each process of a ``torch.distributed`` group trains on its own rows. During
 ``net.partial_fit``, the net's module is wrapped in
-:class:`torch.nn.parallel.DistributedDataParallel`, which takes rank 0's
+``torch.nn.parallel.DistributedDataParallel``, which takes rank 0's
 weights at the start and averages the gradients over the processes during
 each backward pass, bucket by bucket, while the rest of the backward runs.
 The estimator's fit is otherwise the ordinary one, with three hooks of the
@@ -181,7 +181,7 @@ def fit_in_process_group(estimator, X):
     processes train one model together: they start from rank 0's initial
     weights, scale the input by the statistics of all the rows, and average
     their gradients every step (the net's module is wrapped in
-    :class:`torch.nn.parallel.DistributedDataParallel` while it trains), so
+    ``torch.nn.parallel.DistributedDataParallel`` while it trains), so
     the weights stay identical everywhere.
     Each process trains on mini-batches of ``batch_size`` of its own rows,
     so one step uses ``batch_size`` times the number of processes rows, and

@@ -14,7 +14,7 @@ engine rather than a scheduler of skae's own:
 - **Training.** :func:`fit_data_parallel` fits an estimator on several
   processes started here, each on its own share of the rows, with the
   gradients averaged over the processes every step by
-  :class:`torch.nn.parallel.DistributedDataParallel` (gloo on the CPU, nccl
+  ``torch.nn.parallel.DistributedDataParallel`` (gloo on the CPU, nccl
   on CUDA); :func:`fit_in_process_group` is the same fit inside a process
   group that is already running (``torchrun``).
 
