@@ -81,14 +81,10 @@ class _KeepProcessesInStep(Callback):
         device = next(net.module_.parameters()).device
         net.module_ = _ReplicatedModule(
             net.module_, device_ids=[device] if device.type == "cuda" else None)
-        dist = torch_distributed()
         for _, callback in net.callbacks_:
             if isinstance(callback, BestEpochEarlyStopping) \
                     and getattr(callback, "best_score_", None) is not None:
-                total = all_reduce([callback.best_score_], dist.ReduceOp.SUM)[0]
-                callback.best_score_ = float(total / dist.get_world_size())
-                callback.dynamic_threshold_ = callback._calc_new_threshold(
-                    callback.best_score_)
+                _average_start_score(callback)
 
     def on_batch_end(self, net, training=False, **kwargs):
         prefix = "train_" if training else "valid_"
@@ -104,12 +100,24 @@ class _KeepProcessesInStep(Callback):
                 net.history.record_batch(name, float(mean))
 
     def on_train_end(self, net, **kwargs):
-        module = net.module_.module if isinstance(net.module_, _ReplicatedModule) \
-            else net.module_
+        module = net.module_.module
         dist = torch_distributed()
         for buffer in module.buffers():
             dist.broadcast(buffer, src=0)
         net.module_ = module
+
+
+def _average_start_score(stopper):
+    """Early stopping's score of the starting weights, averaged over the processes.
+
+    ``stopper`` scored the PCA start (epoch 0) on this process's validation
+    rows before training; every process has as many, so the mean of the
+    processes' scores is the score of all their rows.
+    """
+    dist = torch_distributed()
+    total = all_reduce([stopper.best_score_], dist.ReduceOp.SUM)[0]
+    stopper.best_score_ = float(total / dist.get_world_size())
+    stopper.dynamic_threshold_ = stopper._calc_new_threshold(stopper.best_score_)
 
 
 class _DataParallelFit:
