@@ -24,6 +24,8 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback
+from torch.nn.parallel import DistributedDataParallel
 
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
 from skae._testing import CPU, dense
@@ -203,7 +205,33 @@ def _assert_same_model(model, reference):
 def _assert_ordinary_estimator(model, params):
     assert model.get_params() == params
     assert "skae_data_parallel" not in dict(model.net_.callbacks_)
+    # The bare module, not its DistributedDataParallel wrapper of training.
+    assert not isinstance(model.net_.module_, DistributedDataParallel)
+    assert not any(key.startswith("module.") for key in model.net_.module_.state_dict())
     assert pickle.loads(pickle.dumps(model)).device_ == "cpu"
+
+
+class _RecordTrainingModule(Callback):
+    """Records the type of the net's module, and its code width, at each training batch."""
+
+    def on_batch_end(self, net, training=False, batch=None, **kwargs):
+        if training:
+            with torch.no_grad():
+                width = net.module_.encode(batch[0]).shape[1]
+            self.seen_.append((type(net.module_), width))
+
+    def on_train_begin(self, net, **kwargs):
+        self.seen_ = []
+
+
+def test_training_steps_run_through_distributed_data_parallel(one_process_group, X):
+    params = {**FAST, "callbacks": [("record", _RecordTrainingModule())], "max_steps": 5}
+    model = fit_in_process_group(AutoencoderTransformer(**params), X)
+    seen = dict(model.net_.callbacks_)["record"].seen_
+    # DDP's forward for the gradients, the module's own encode beside it.
+    assert seen and all(issubclass(kind, DistributedDataParallel) and width == 3
+                        for kind, width in seen)
+    assert not isinstance(model.net_.module_, DistributedDataParallel)
 
 
 @pytest.mark.parametrize("estimator", [
@@ -254,6 +282,40 @@ def test_full_batch_on_two_processes_is_the_full_batch_fit_on_all_rows(X):
     # Without the averaging, rank 0 would have fitted its own half.
     alone = AutoencoderTransformer(**params).fit(X[:half])
     assert not np.allclose(model.transform(frame), alone.transform(X), atol=1e-2)
+
+
+def _fit_on_rank(rank, folder, estimators, X):
+    """One of two processes: fit each estimator on this rank's half of ``X``, pickle them."""
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous",
+                            rank=rank, world_size=2)
+    try:
+        half = len(X) // 2
+        fitted = [fit_in_process_group(estimator, X[rank * half:(rank + 1) * half])
+                  for estimator in estimators]
+        (folder / f"rank{rank}.pkl").write_bytes(pickle.dumps(fitted))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_every_rank_ends_with_the_same_model(tmp_path, X):
+    # Early stopping from the PCA start (epoch 0 competes) and batch norm
+    # buffers: the ranks must stop at the same epoch, restore the same
+    # checkpoint and hold the same buffers.
+    estimators = [
+        AutoencoderTransformer(**{**FAST, "early_stopping": True, "n_iter_no_change": 2, "tol": 0.02,
+                                  "max_steps": 200}),
+        AutoencoderOutlierDetector(n_estimators=2, network=dense(8, batch_norm=True),
+                                   early_stopping=True, max_steps=60, **CPU),
+    ]
+    torch.multiprocessing.spawn(_fit_on_rank, args=(tmp_path, estimators, X), nprocs=2)
+    first, second = (pickle.loads((tmp_path / f"rank{rank}.pkl").read_bytes())
+                     for rank in (0, 1))
+    for ours, theirs in zip(first, second):
+        _assert_same_model(ours, theirs)
+        np.testing.assert_array_equal(ours.validation_scores_, theirs.validation_scores_)
+    assert first[0].n_steps_ < 200  # early stopping ended the transformer's fit
+    assert first[1].offset_ == second[1].offset_
 
 
 def test_two_process_fit_reconstructs_as_well_as_one_process():

@@ -229,7 +229,7 @@ def test_map_blocks_with_nan(data):
 
 
 def test_fit_data_parallel_refuses_nan(data):
-    from skae.distributed import _DataParallelFit
+    from skae._data_parallel import _DataParallelFit
 
     _, X = data
 
