@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from ._inference import OutputOverflowError, map_batches, row_errors
+from ._inference import OutputOverflowError, map_batches
 from ._missing import column_means, observed_mean
 from ._net import BestEpochEarlyStopping, TrainingDivergedError, divergence_advice, returned_epoch
 
@@ -36,8 +36,8 @@ def check_not_diverged(X, seed, fitted, plan, n_jobs=None):
     finite at 1e30. Any network can reconstruct every row by the mean
     training row (zero weights, biases at the mean), so a fit more than
     ``DIVERGENCE_FACTOR`` times worse than that is diverged, not a poor
-    optimum. Both errors are the criterion in the scaled space, measured on
-    at most ``DIVERGENCE_CHECK_ROWS`` training rows.
+    optimum. Both errors are the criterion in the scaled space, measured in
+    one pass over at most ``DIVERGENCE_CHECK_ROWS`` training rows.
     """
     if X.shape[0] > DIVERGENCE_CHECK_ROWS:
         rows = np.random.RandomState(seed).choice(X.shape[0], DIVERGENCE_CHECK_ROWS,
@@ -50,11 +50,17 @@ def check_not_diverged(X, seed, fitted, plan, n_jobs=None):
             torch.as_tensor(mean_row, dtype=inputs.dtype,
                             device=inputs.device).expand_as(inputs), target))
 
+    def both_errors(scorer, inputs, target):  # the network's and the mean row's
+        return torch.stack([scorer.row_errors(inputs, target),
+                            mean_row_errors(scorer, inputs, target)], dim=1)
+
     try:
-        error = float(row_errors(fitted, X, n_jobs).mean())
+        errors = map_batches(fitted, X, both_errors, n_jobs=n_jobs)
+        error, baseline = float(errors[:, 0].astype(np.float64).mean()), float(
+            errors[:, 1].mean())
     except OutputOverflowError:  # the weights are huge: reported below
         error = math.inf
-    baseline = float(map_batches(fitted, X, mean_row_errors, n_jobs=n_jobs).mean())
+        baseline = float(map_batches(fitted, X, mean_row_errors, n_jobs=n_jobs).mean())
     if not error <= max(DIVERGENCE_FACTOR * baseline, 1.0):
         raise TrainingDivergedError(
             f"Training diverged: after {len(fitted['net_'].history)} epochs the "

@@ -81,12 +81,6 @@ def decode(fitted, Z, dtype, n_jobs=None):
     return map_batches(fitted, Z, decoded, scaled=False, n_jobs=n_jobs)
 
 
-def row_errors(fitted, X, n_jobs=None):
-    """Float64 reconstruction error of every row of validated ``X``, in the scaled space."""
-    return map_batches(fitted, X, lambda scorer, inputs, target:
-                       scorer.row_errors(inputs, target), n_jobs=n_jobs).astype(np.float64)
-
-
 def objective_scores(fitted, X, n_jobs=None):
     """The fitted objective's float64 score of every row of validated ``X``.
 
