@@ -17,10 +17,10 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
+from . import _inference
 from ._data import ArrayDataset, BatchIterator
 from ._diagnostics import check_not_diverged, history_attributes
 from ._fit_plan import FitPlan
-from ._inference import INFERENCE_BATCH_SIZE
 from ._net import (
     LBFGS,
     AutoencoderNet,
@@ -177,7 +177,7 @@ def _encoded_dataset(encoder, dataset, device):
     encoder.eval()
     with torch.no_grad():
         codes = torch.cat([encoder(Xb).cpu() for Xb, _ in
-                           BatchIterator(dataset, INFERENCE_BATCH_SIZE)]).numpy()
+                           BatchIterator(dataset, _inference.INFERENCE_BATCH_SIZE)]).numpy()
     n_columns = codes.shape[1]
     return ArrayDataset(codes, np.zeros(n_columns), np.ones(n_columns), device)
 
