@@ -414,9 +414,8 @@ class CategoricalReconstructionLoss(ReconstructionLoss):
         return torch.where(observed, errors, 0.0).sum() / observed.sum()
 
 
-def criterion_params(state):
-    """The skorch criterion arguments of the categorical blocks of fitted ``state`` (none without)."""
-    encoding = fitted_encoding(state)
+def criterion_params(encoding):
+    """The skorch criterion arguments of the categorical blocks of ``encoding`` (none without)."""
     if encoding is None:
         return {}
     return {"criterion": CategoricalReconstructionLoss, "criterion__blocks": encoding.blocks}

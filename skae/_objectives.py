@@ -29,12 +29,17 @@ from ._net import (
     kl_divergence,
     negative_log_likelihood,
 )
+from ._scoring import reconstruction_errors
 
 # Parameters of the estimators that can train a variational autoencoder.
 VARIATIONAL_PARAMETER_CONSTRAINTS = {
     "beta": [Interval(Real, 0, None, closed="neither")],
     "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
 }
+
+# The criterion's error of an entry, in words, by the ``loss`` parameter.
+_LOSS_NAMES = {"mse": "squared error", "mae": "absolute error", "huber": "Huber error",
+               "bce": "binary cross-entropy"}
 
 # Draws of the code per row in the Monte Carlo ELBO of ``score_samples``
 # (antithetic pairs: eps and -eps).
@@ -113,11 +118,29 @@ class Reconstruction:
         torch.Tensor of shape (n_rows,), or (n_members, n_rows) for an ensemble
         """
         target = Xb if target is None else target
-        return -observed_mean(criterion.elementwise(module(Xb)[0], target))
+        return -observed_mean(reconstruction_errors(module, criterion, Xb, target))
 
     def score_shift(self, loss, input_scale):
         """A constant added to every score (see :meth:`ELBO.score_shift`)."""
         return 0.0
+
+    def loss_name(self, params):
+        """What the training loss is, with the penalty terms that are on (an axis label)."""
+        name = f"mean {_LOSS_NAMES[params['loss']]} per entry (scaled inputs)"
+        penalties = [penalty for penalty, on in (
+            ("sparsity", params.get("sparsity_weight", 0)),
+            ("L1 activity", params.get("activity_l1", 0))) if on]
+        return name + "".join(f" + {penalty} penalty" for penalty in penalties)
+
+    def training_label(self, params):
+        """How the training loss differs from the validation loss (a legend entry)."""
+        notes = []
+        if params.get("noise_std", 0) or params.get("mask_probability", 0):
+            notes.append("corrupted inputs")
+        trim = params.get("trim_fraction", 0)
+        if trim:
+            notes.append(f"worst {trim:.0%} of each batch left out")
+        return "training" + (f" ({', '.join(notes)})" if notes else "")
 
     def fitted_attributes(self, net, seed, n_components):
         """The objective's own fitted attributes of the trained ``net``."""
@@ -204,6 +227,13 @@ class ELBO(Reconstruction):
         the scaled data.
         """
         return 0.0 if loss == "bce" else -float(np.log(input_scale).sum())
+
+    def loss_name(self, params):
+        warmup = (f", KL warm-up {params['kl_warmup_epochs']} epochs"
+                  if params["kl_warmup_epochs"] else "")
+        loss = ("negative ELBO" if params["beta"] == 1
+                else f"reconstruction NLL + {params['beta']:g} x KL")
+        return f"{loss} (nats per row{warmup})"
 
     def fitted_attributes(self, net, seed, n_components):
         history = net.history

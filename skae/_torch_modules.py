@@ -14,18 +14,21 @@ inside, so the estimators, the data pipeline and the losses only ever see 2-D
 arrays.
 
 Constructors take plain arguments so that skorch's ``module__*`` parameters
-route to them; nothing here imports scikit-learn.
+route to them. The :class:`Encoder` of ``encoder_module`` scales its rows by
+:func:`skae._scoring.scale_rows`, as every scoring path does.
 """
 
 import copy
 import itertools
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ._random import Dropout, randn_like
+from ._scoring import scale_rows
 
 ACTIVATIONS = {
     "identity": nn.Identity,
@@ -505,8 +508,10 @@ class Encoder(nn.Module):
 
     ``forward(x)`` is ``autoencoder.encode((x - offset) / scale)``: raw rows
     of shape ``(batch, n_features)`` to codes of shape ``(batch,
-    n_components)``. ``x`` is cast to the dtype of ``offset`` first, so float64
-    batches (what skorch makes of a float64 NumPy array) work too.
+    n_components)``, scaled as the estimator's scorer scales them
+    (:func:`skae._scoring.scale_rows`). ``x`` is cast to the dtype of
+    ``offset`` first, so float64 batches (what skorch makes of a float64
+    NumPy array) work too.
 
     Parameters
     ----------
@@ -519,7 +524,8 @@ class Encoder(nn.Module):
         module, and are not trained).
     fill : array-like of shape (n_features,), default=None
         The value a missing (NaN) entry of ``x`` is given, in the units of
-        ``x``; ``None`` is ``offset``.
+        ``x``; ``None`` is ``offset``. Kept scaled, as the buffer
+        ``scaled_fill``.
     """
 
     def __init__(self, autoencoder, offset, scale, fill=None):
@@ -527,12 +533,13 @@ class Encoder(nn.Module):
         skipped = {id(getattr(autoencoder, name)): None
                    for name in getattr(autoencoder, "decoder_parts", ())}
         self.autoencoder = copy.deepcopy(autoencoder, memo=skipped)
+        offset, scale = np.asarray(offset, np.float64), np.asarray(scale, np.float64)
+        fill = offset if fill is None else np.asarray(fill, np.float64)
         self.register_buffer("offset", torch.as_tensor(offset, dtype=torch.float32).clone())
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32).clone())
-        self.register_buffer("fill", torch.as_tensor(offset if fill is None else fill,
-                                                     dtype=torch.float32).clone())
+        self.register_buffer("scaled_fill", torch.as_tensor((fill - offset) / scale,
+                                                            dtype=torch.float32).clone())
 
     def forward(self, x):
-        x = x.to(self.offset.dtype)
-        x = torch.where(torch.isnan(x), self.fill, x)
-        return self.autoencoder.encode((x - self.offset) / self.scale)
+        inputs, _ = scale_rows(x, self.offset, self.scale, self.scaled_fill)
+        return self.autoencoder.encode(inputs)

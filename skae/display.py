@@ -22,16 +22,12 @@ from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseAutoencoder
-from ._objectives import ELBO
+from ._fit_plan import FitPlan
 
 # FeatureErrorDisplay draws at most this many features unless told otherwise.
 DEFAULT_MAX_FEATURES = 20
 # Legend entries are wrapped at this width, so the legend fits in the axes.
 _LEGEND_WIDTH = 40
-
-_LOSS_NAMES = {"mse": "squared error", "mae": "absolute error", "huber": "Huber error",
-               "bce": "binary cross-entropy"}
-
 
 def _pyplot():
     """``matplotlib.pyplot``, or an ImportError naming the extra that installs it."""
@@ -76,33 +72,6 @@ def _check_max_features(max_features):
                                      or max_features < 1):
         raise ValueError(f"max_features must be None or a positive int, got {max_features!r}.")
     return max_features
-
-
-def _loss_name(estimator):
-    """What the training loss of the fitted skae ``estimator`` is, for an axis label."""
-    if isinstance(estimator._objective_, ELBO):
-        net = estimator.net_  # the VAE's settings, whichever estimator holds them
-        warmup = (f", KL warm-up {net.kl_warmup_epochs} epochs"
-                  if net.kl_warmup_epochs else "")
-        loss = ("negative ELBO" if net.beta == 1
-                else f"reconstruction NLL + {net.beta:g} x KL")
-        return f"{loss} (nats per row{warmup})"
-    name = f"mean {_LOSS_NAMES[estimator.loss]} per entry (scaled inputs)"
-    penalties = [penalty for penalty, on in (
-        ("sparsity", getattr(estimator, "sparsity_weight", 0)),
-        ("L1 activity", getattr(estimator, "activity_l1", 0))) if on]
-    return name + "".join(f" + {penalty} penalty" for penalty in penalties)
-
-
-def _training_label(estimator):
-    """The legend entry of the training loss: how it differs from the validation loss."""
-    notes = []
-    if getattr(estimator, "noise_std", 0) or getattr(estimator, "mask_probability", 0):
-        notes.append("corrupted inputs")
-    trim = getattr(estimator, "trim_fraction", 0)
-    if trim:
-        notes.append(f"worst {trim:.0%} of each batch left out")
-    return "training" + (f" ({', '.join(notes)})" if notes else "")
 
 
 class LossCurveDisplay:
@@ -208,12 +177,13 @@ class LossCurveDisplay:
                                estimator, "Build LossCurveDisplay(loss_curve, loss_name=...)"
                                " to plot any other curve.")
         check_is_fitted(estimator)
+        plan = FitPlan.of_fitted(estimator)  # its objective says what the loss is
         validation = getattr(estimator, "validation_scores_", None)
         display = cls(
             estimator.loss_curve_,
             validation_loss_curve=None if validation is None else -np.asarray(validation),
-            loss_name=_loss_name(estimator),
-            training_label=_training_label(estimator),
+            loss_name=plan.objective.loss_name(plan.params),
+            training_label=plan.objective.training_label(plan.params),
             name=type(estimator).__name__ if name is None else name,
         )
         return display.plot(ax=ax, **kwargs)

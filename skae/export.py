@@ -28,8 +28,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._categorical import check_exportable
-from ._missing import filled
-from .outlier import AutoencoderOutlierDetector, _ensemble_scores
+from ._scoring import Scorer, decisions, labels
+from .outlier import AutoencoderOutlierDetector
 from .transformers import AutoencoderTransformer, VAETransformer
 
 __all__ = ["register_skl2onnx", "to_onnx"]
@@ -89,59 +89,34 @@ class _InferenceGraph(torch.nn.Module):
     """The chosen methods of a fitted estimator on raw rows, as one torch module.
 
     ``forward`` takes a float32 batch of raw rows (codes for
-    ``inverse_transform``) and returns one tensor per method, computed as the
-    estimator computes it: rows are scaled by ``(X - input_offset_) /
-    input_scale_``, scores are the fitted objective's batch scores plus its
-    shift (:meth:`skae._base._BaseAutoencoder._objective_scores`), and the
-    detector averages its members' scores divided by ``member_scale_``.
-    Every fitted value is copied in, so the estimator is never modified.
+    ``inverse_transform``) and returns one tensor per method, computed by
+    the estimator's :class:`~skae._scoring.Scorer` on a CPU float32 copy of
+    the fitted module: the rows scaled, the network's codes, the fitted
+    objective's scores combined over the members, and a detector's
+    decisions and labels. The estimator is never modified.
     """
 
     def __init__(self, estimator, methods):
         super().__init__()
         self.methods = methods
-        # The trained float32 module, on the CPU, in eval mode.
-        self.module = copy.deepcopy(estimator.net_.module_).cpu().float().eval()
-        self.criterion = copy.deepcopy(estimator.net_.criterion_).cpu()
-        self.objective = estimator._objective_
-        self.draws = getattr(estimator, "_elbo_draws_", None)
-        self.score_shift = self.objective.score_shift(self.criterion.loss,
-                                                      estimator.input_scale_)
-        self.register_buffer("offset", torch.as_tensor(estimator.input_offset_,
-                                                       dtype=torch.float32))
-        self.register_buffer("scale", torch.as_tensor(estimator.input_scale_,
-                                                      dtype=torch.float32))
-        # The scaled input of a missing (NaN) entry (see skae._missing).
-        fill = getattr(estimator, "missing_fill_", estimator.input_offset_)
-        self.register_buffer("fill", torch.as_tensor(
-            (fill - estimator.input_offset_) / estimator.input_scale_, dtype=torch.float32))
-        self.is_ensemble = isinstance(estimator, AutoencoderOutlierDetector)
-        if self.is_ensemble:
-            self.register_buffer("member_scale", torch.as_tensor(estimator.member_scale_,
-                                                                 dtype=torch.float32))
-            self.threshold = float(estimator.offset_)
-
-    def _scores(self, Xb, target):
-        scores = self.objective.batch_scores(self.module, self.criterion, Xb, self.draws,
-                                             target)
-        scores = scores.transpose(0, -1) + self.score_shift
-        return _ensemble_scores(scores, self.member_scale) if self.is_ensemble else scores
+        self.scorer = Scorer.of_fitted(
+            vars(estimator), copy.deepcopy(estimator.net_.module_).cpu().float().eval(),
+            copy.deepcopy(estimator.net_.criterion_).cpu())
 
     def forward(self, X):
+        scorer = self.scorer
         if self.methods == ("inverse_transform",):
-            return self.module.decode(X) * self.scale + self.offset
-        target = (X - self.offset) / self.scale
-        Xb = filled(target, self.fill)
+            return scorer.module.decode(X) * scorer.scale + scorer.offset
+        inputs, target = scorer.scaled(X)
         outputs = {}
         if "transform" in self.methods:
-            outputs["transform"] = self.module.encode(Xb)
+            outputs["transform"] = scorer.module.encode(inputs)
         if {"score_samples", "decision_function", "predict"} & set(self.methods):
-            scores = self._scores(Xb, target)
-            outputs["score_samples"] = scores
-            if self.is_ensemble:
-                decision = scores - self.threshold
-                outputs["decision_function"] = decision
-                outputs["predict"] = torch.where(decision < 0, -1, 1)
+            outputs["score_samples"] = scorer.scores(inputs, target)
+            if scorer.threshold is not None:
+                outputs["decision_function"] = decisions(outputs["score_samples"],
+                                                         scorer.threshold)
+                outputs["predict"] = labels(outputs["decision_function"])
         return tuple(outputs[name] for name in self.methods)
 
 

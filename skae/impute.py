@@ -18,6 +18,7 @@ from ._base import (
 )
 from ._categorical import check_numeric_columns, explained_string_errors
 from ._docstrings import fill_doc
+from ._inference import map_batches
 from ._missing import check_missing
 
 _OWN_PARAMETERS = {
@@ -235,7 +236,8 @@ class AutoencoderImputer(TransformerMixin, _BaseAutoencoder):
     def _reconstruct(self, X):
         """The reconstruction of every row of validated ``X``, in the units of ``X``."""
         offset, scale = self.input_offset_, self.input_scale_
-        reconstructions = self._map_batches(X, lambda module, Xb: module(Xb)[0])
+        reconstructions = map_batches(vars(self), X, lambda scorer, inputs, _:
+                                      scorer.module(inputs)[0], n_jobs=self.n_jobs)
         return reconstructions.astype(np.float64) * scale + offset
 
     def get_feature_names_out(self, input_features=None):

@@ -17,7 +17,9 @@ from ._categorical import CATEGORICAL_PARAMETER_CONSTRAINTS, fitted_encoding
 from ._deprecation import DEPRECATED, DEPRECATED_CONSTRAINT, detector_objective
 from ._device import draw_seed
 from ._docstrings import fill_doc
+from ._inference import map_batches
 from ._objectives import VARIATIONAL_PARAMETER_CONSTRAINTS
+from ._scoring import combined_scores, decisions, labels
 from .objectives import OBJECTIVE_SHORTHANDS, BaseObjective, resolve_objective
 
 # Defaults for tabular outlier detection. They were chosen by a principle,
@@ -53,11 +55,6 @@ _CODE_SPREAD, _WIDTH_SPREAD = (0.5, 1.5), (0.5, 1.0)
 def _spread(bounds, n_members):
     """``n_members`` factors evenly over ``bounds`` (their midpoint for one)."""
     return np.linspace(*bounds, n_members) if n_members > 1 else [np.mean(bounds)]
-
-
-def _ensemble_scores(member_scores, member_scale):
-    """The ensemble's score of every row: the mean of the members' scaled scores."""
-    return (member_scores / member_scale).mean(axis=1)
 
 
 def _n_flaggable(n_calibration, false_alarm_rate):
@@ -592,17 +589,17 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         rows = np.random.RandomState(seed).choice(n_samples, n_rows, replace=False)
         return X[np.sort(rows)]
 
-    def _build_module(self, objective, network, n_features, n_components, params, seed):
+    def _build_module(self, plan):
         # Pair the spread of code widths with the spread of hidden widths at
         # random, so that wide codes do not all go with wide networks.
         # Codes wider than the input are left to an explicit n_components.
-        widest = max(n_components, n_features)
-        codes = [min(widest, max(1, round(n_components * factor)))
+        widest = max(plan.n_components, plan.n_features)
+        codes = [min(widest, max(1, round(plan.n_components * factor)))
                  for factor in _spread(_CODE_SPREAD, self.n_estimators)]
-        codes = [int(code) for code in np.random.RandomState(seed).permutation(codes)]
+        codes = [int(code) for code in np.random.RandomState(plan.seed).permutation(codes)]
         members = list(zip(codes, _spread(_WIDTH_SPREAD, self.n_estimators)))
-        module = objective.build_ensemble(network, n_features, members, params,
-                                          self._resolved_output_activation())
+        module = plan.objective.build_ensemble(plan.network, plan.n_features, members,
+                                               plan.params, plan.output_activation)
         return module, max(codes)
 
     def _falling_loss_is_unsettled(self):
@@ -614,7 +611,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
     def _score_samples(self, X, fitted=None):
         fitted = vars(self) if fitted is None else fitted
-        return _ensemble_scores(self._objective_scores(X, fitted), fitted["member_scale_"])
+        return combined_scores(self._objective_scores(X, fitted), fitted["member_scale_"])
 
     def _fitted_extras(self, X, fitted):
         member_scores = self._objective_scores(X, fitted)
@@ -622,11 +619,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         extras = {"member_n_components_": list(fitted["net_"].module_.code_widths)}
         if held_out is None:
             member_scale = _robust_scale(member_scores)
-            scores = _ensemble_scores(member_scores, member_scale)
+            scores = combined_scores(member_scores, member_scale)
             offset = _between_scores(scores, _contamination_offset(scores, self.contamination))
         else:
             member_scale = _robust_scale(np.delete(member_scores, held_out, axis=0))
-            calibration_scores = _ensemble_scores(member_scores[held_out], member_scale)
+            calibration_scores = combined_scores(member_scores[held_out], member_scale)
             offset = _conformal_offset(calibration_scores, self.false_alarm_rate)
             extras["calibration_scores_"] = calibration_scores
         return {**extras, "member_scale_": member_scale, "offset_": offset,
@@ -717,7 +714,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         decision : ndarray of shape (n_samples,)
             ``score_samples(X) - offset_``, float64.
         """
-        return self.score_samples(X) - self.offset_
+        return decisions(self.score_samples(X), self.offset_)
 
     def predict(self, X):
         """Label every sample as inlier (+1) or outlier (-1).
@@ -732,7 +729,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         labels : ndarray of shape (n_samples,)
             +1 where ``decision_function(X) >= 0``, -1 elsewhere.
         """
-        return np.where(self.decision_function(X) < 0, -1, 1)
+        return labels(self.decision_function(X))
 
     @available_if(_calibrated)
     def p_values(self, X):
@@ -823,16 +820,15 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             to label the columns.
         """
         X = self._validate_input(X, reset=False)
-        criterion = self.net_.criterion_
         # The members' mean of their scaled errors, as one product over the
         # member axis (no weighted copy of every member's errors).
         weights = torch.as_tensor(1.0 / (self.member_scale_ * len(self.member_scale_)))
 
-        def errors(module, Xb, target):
-            entries = criterion.elementwise(module(Xb)[0], target)
+        def errors(scorer, inputs, target):
+            entries = scorer.reconstruction_errors(inputs, target)
             return torch.tensordot(weights.to(entries), entries, dims=1)
 
-        errors = self._map_batches(X, errors, with_targets=True).astype(np.float64)
+        errors = map_batches(vars(self), X, errors, n_jobs=self.n_jobs).astype(np.float64)
         encoding = fitted_encoding(vars(self))  # one error per column
         return errors if encoding is None else encoding.column_errors(errors)
 

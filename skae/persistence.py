@@ -39,12 +39,14 @@ import numpy as np
 import torch
 from skorch.history import History
 
+from . import _training
+from ._base import assign_fitted, fitted_state
 from ._device import resolve_device
+from ._fit_plan import FitPlan
 from ._fitted_schema import fitted_problems, undeclared_name
 from ._net import AutoencoderNet, VAENet
 from ._objectives import ELBO_OBJECTIVE, RECONSTRUCTION
-from ._random import torch_seeded
-from .networks import ConvNetwork, DenseNetwork, LSTMNetwork, resolve_network
+from .networks import ConvNetwork, DenseNetwork, LSTMNetwork
 from .objectives import VAE, Reconstruction
 from .outlier import AutoencoderOutlierDetector
 from .transformers import AutoencoderTransformer, VAETransformer
@@ -170,9 +172,9 @@ class _Encoder:
     def _encode_net(self, net, where):
         # The callbacks fit adds; those of the user (removed from the
         # parameters before saving) are not saved.
-        params = self.estimator._training_parameters()
         own = {(name, type(callback)) for name, callback
-               in [*net.get_default_callbacks(), *self.estimator._callbacks(params)]}
+               in [*net.get_default_callbacks(),
+                   *_training.fit_callbacks(FitPlan.of_fitted(self.estimator))]}
         for key, tensor in net.module_.state_dict().items():
             self._tensor(tensor.detach().cpu().numpy(), f"{where}/{key}")
         return {"type": "net", "class": type(net).__name__,
@@ -259,7 +261,7 @@ def save(estimator, path):
         raise PersistenceError(
             f"Cannot save a {type(estimator).__module__}.{type(estimator).__qualname__}: "
             f"skae.save stores {', '.join(_ESTIMATORS)} only.")
-    fitted = estimator._fitted_state()
+    fitted = fitted_state(estimator)
     problem = fitted and fitted_problems(estimator, fitted)
     if problem:
         raise PersistenceError(f"Cannot save fitted/{problem[0]}: {problem[1]}.")
@@ -509,17 +511,15 @@ def _restore_callbacks(net, saved):
     net.callbacks_ = restored
 
 
-def _check_weights_declared(estimator, setup, decoder):
+def _check_weights_declared(estimator, plan, decoder):
     """Check the file's weight tensors against the network its parameters describe.
 
     The network is built on the ``meta`` device, which allocates no
     memory, so that a file declaring a huge network with small tensors is
     refused before the network is built.
     """
-    with torch_seeded(setup["seed"]), torch.device("meta"):
-        module, _ = estimator._build_module(setup["objective"], setup["network"],
-                                            setup["offset"].shape[0], setup["n_components"],
-                                            setup["params"], setup["seed"])
+    with torch.device("meta"):
+        module, _ = _training.build_module(estimator, plan)
     for key, expected in module.state_dict().items():
         where = f"fitted/net_/{key}"
         array = decoder.tensors.get(where)
@@ -596,8 +596,9 @@ def _load_optimizer_state(optimizer, state):
 
 def _construct(cls, params, where):
     """``cls(**params)`` with its parameters checked, or a PersistenceError."""
-    _expect(set(params) == set(cls._get_param_names()), where,
-            f"expected the parameters {sorted(cls._get_param_names())} of {cls.__name__}, "
+    names = set(cls._get_param_names())  # scikit-learn's: the signature's names
+    _expect(set(params) == names, where,
+            f"expected the parameters {sorted(names)} of {cls.__name__}, "
             f"got {sorted(map(str, params))}")
     try:
         instance = cls(**params)
@@ -626,22 +627,15 @@ def _rebuild_net(estimator, fitted, saved, decoder, device):
     the saved ones, so ``partial_fit`` continues as it would have on the
     saved estimator.
     """
-    params = estimator._training_parameters()
-    objective, seed = fitted["_objective_"], fitted["_fit_seed_"]
-    _expect(objective is estimator._objective and saved.cls is objective.net_class,
-            "fitted/net_", "the objective does not match the estimator's")
     try:
-        network = resolve_network(estimator.network, estimator._network_shorthands)
-        setup = {"params": params, "objective": objective, "network": network, "seed": seed,
-                 "offset": fitted["input_offset_"], "n_components": fitted["n_components_"],
-                 "fitted": fitted}  # the categorical blocks of the criterion
+        plan = FitPlan.of_fitted(estimator, fitted, device)
+        _expect(plan.objective is FitPlan.objective_of(estimator)
+                and saved.cls is plan.objective.net_class,
+                "fitted/net_", "the objective does not match the estimator's")
         # Sized without memory first: the file's tensors must be the
         # network's, so building it allocates no more than the file holds.
-        _check_weights_declared(estimator, setup, decoder)
-        # As fit leaves it: no validation split, fit's callbacks.
-        net = estimator._new_net(
-            setup, estimator._training_params(estimator.batch_size, seed, device, network),
-            train_split=None, callbacks=estimator._callbacks(params))
+        _check_weights_declared(estimator, plan, decoder)
+        net = _training.rebuild_net(estimator, plan)
     except (TypeError, ValueError, RuntimeError) as exc:
         if isinstance(exc, PersistenceError):
             raise
@@ -749,7 +743,7 @@ def load(path, *, device=None):
         fitted["device_"] = str(fitted["net_"].device)
     unused = sorted(set(tensors) - decoder.used)
     _expect(not unused, where, f"tensors the file does not describe: {unused[:5]}")
-    estimator._set_fitted(fitted)
+    assign_fitted(estimator, fitted)
     return estimator
 
 

@@ -5,21 +5,40 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
-from sklearn.utils import check_scalar
+from sklearn.utils import check_array, check_scalar
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from . import _inference
 from ._base import (
+    _INPUT_DTYPES,
     RECONSTRUCTION_PARAMETER_CONSTRAINTS,
     SHARED_PARAMETER_CONSTRAINTS,
     _BaseAutoencoder,
 )
-from ._categorical import CATEGORICAL_PARAMETER_CONSTRAINTS
+from ._categorical import CATEGORICAL_PARAMETER_CONSTRAINTS, fitted_encoding
 from ._device import draw_seed
 from ._docstrings import fill_doc
 from ._objectives import ELBO_OBJECTIVE, VARIATIONAL_PARAMETER_CONSTRAINTS
 from ._torch_modules import Encoder
 from .networks import DenseNetwork
+
+
+def _decoded(estimator, Z, dtype=None):
+    """Check codes ``Z`` and decode them to the original units.
+
+    The result has the dtype of ``Z``, or ``dtype`` when given.
+    """
+    check_is_fitted(estimator)
+    Z = check_array(Z, dtype=_INPUT_DTYPES)
+    if Z.shape[1] != estimator.n_components_:
+        raise ValueError(
+            f"Z has {Z.shape[1]} features, but {type(estimator).__name__} is "
+            f"expecting {estimator.n_components_} features (n_components_) as input."
+        )
+    decoded = _inference.decode(vars(estimator), Z, dtype or Z.dtype, estimator.n_jobs)
+    encoding = fitted_encoding(vars(estimator))  # back to categories
+    return decoded if encoding is None else encoding.decode(decoded)
 
 
 @fill_doc()
@@ -204,7 +223,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         X_new : ndarray of shape (n_samples, n_components_)
             The codes, in the dtype of ``X`` (float32 or float64).
         """
-        return self._encode(self._validate_input(X, reset=False))
+        return _inference.encode(vars(self), self._validate_input(X, reset=False),
+                                 self.n_jobs)
 
     def inverse_transform(self, X):
         """Decode codes back to the original feature space.
@@ -219,7 +239,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         X_original : ndarray of shape (n_samples, n_features_in_)
             Reconstructions in the original units.
         """
-        return self._decode(X)
+        return _decoded(self, X)
 
     def encoder_module(self, *, include_scaling=True):
         """The fitted encoder as a new PyTorch module, for a supervised network.
@@ -518,5 +538,5 @@ class VAETransformer(AutoencoderTransformer):
         check_is_fitted(self)
         check_scalar(n_samples, "n_samples", Integral, min_val=1)
         rng = np.random.RandomState(draw_seed(random_state))
-        return self._decode(rng.standard_normal((n_samples, self.n_components_)),
-                            dtype=self._fit_dtype_)
+        return _decoded(self, rng.standard_normal((n_samples, self.n_components_)),
+                        dtype=self._fit_dtype_)

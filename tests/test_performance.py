@@ -13,8 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer
-from skae._base import _compile_mode
 from skae._testing import CPU, dense, steps
+from skae._training import compile_mode as _compile_mode
 
 FAST = {**CPU, "network": dense(8), "max_steps": 20, "batch_size": 16, "early_stopping": False}
 

@@ -576,7 +576,7 @@ def test_a_file_declaring_a_huge_network_is_refused_before_it_is_built(
     def built(*args, **kwargs):
         raise AssertionError("the network was built before its weights were checked")
 
-    monkeypatch.setattr(AutoencoderOutlierDetector, "_new_net", built)
+    monkeypatch.setattr(skae._training, "new_net", built)
     with pytest.raises(PersistenceError, match=r"describe a float32 tensor of shape \[2, 1, 6000\]"):
         skae.load(path)
 

@@ -20,9 +20,10 @@ from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
-from skae._base import _INFERENCE_BATCH_SIZE
 from skae._data import ArrayDataset
 from skae._device import available_devices
+from skae._inference import INFERENCE_BATCH_SIZE as _INFERENCE_BATCH_SIZE
+from skae._inference import map_batches
 from skae.networks import DenseNetwork
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -244,11 +245,11 @@ def test_an_ensemble_shares_one_inference_batch_among_its_members():
     for estimator, members in ((detector, 8), (single, 1)):
         sizes = []
 
-        def record(module, Xb, sizes=sizes):
-            sizes.append(len(Xb))
-            return Xb[:, 0]
+        def record(scorer, inputs, target, sizes=sizes):
+            sizes.append(len(inputs))
+            return inputs[:, 0]
 
-        estimator._map_batches(np.tile(X, (8, 1)), record)
+        map_batches(vars(estimator), np.tile(X, (8, 1)), record)
         assert max(sizes) == _INFERENCE_BATCH_SIZE // members
 
 

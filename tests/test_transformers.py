@@ -24,7 +24,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback, LRScheduler
 
-import skae._base
+import skae._device
+import skae._inference
 from skae import AutoencoderTransformer, DenseNetwork, TrainingDivergedError
 from skae._progress import ProgressLine
 from skae._testing import CPU, dense, steps
@@ -354,7 +355,7 @@ def test_sparse_input_matches_dense_and_is_densified_a_batch_at_a_time(X, monkey
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(sp.csr_matrix, "toarray", spy)
-    monkeypatch.setattr(skae._base, "_INFERENCE_BATCH_SIZE", 25)
+    monkeypatch.setattr(skae._inference, "INFERENCE_BATCH_SIZE", 25)
     monkeypatch.setattr(skae._data.ArrayDataset, "_BLOCK_ROWS", 25)  # the PCA start
     sparse_model = fast(batch_size=16).fit(sp.csr_matrix(X))
     sparse_codes = sparse_model.transform(sp.csr_matrix(X))
@@ -441,7 +442,7 @@ def test_early_stopping_records_validation_scores_and_keeps_the_best(X):
     assert not hasattr(fast(early_stopping="auto").fit(X[:40]), "validation_scores_")
     # The kept weights are those of the best epoch.
     valid_rows = np.sort(np.random.RandomState(
-        skae._base.draw_seed(0)).permutation(60)[:6])
+        skae._device.draw_seed(0)).permutation(60)[:6])
     assert model.score(X[valid_rows]) == pytest.approx(model.best_validation_score_,
                                                        rel=1e-4)
 

@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import InvalidParameterError
 
-import skae._base
+import skae._inference
 from skae import AutoencoderTransformer, DenseNetwork
 from skae._data import ArrayDataset, BatchIterator
 from skae._net import AutoencoderNet, ReconstructionLoss
@@ -87,7 +87,7 @@ def test_tied_weights_share_transposed_encoder_weights(digits):
     assert 0.45 < ratio < 0.55
     x = torch.as_tensor(tied._validate_input(digits[:3], reset=False), dtype=torch.float64)
     x = (x - torch.as_tensor(tied.input_offset_)) / torch.as_tensor(tied.input_scale_)
-    module = skae._base._inference_module(tied.net_, np.float64)[0]
+    module = skae._inference.inference_module(tied.net_, np.float64)[0]
     manual = module.encode(x)
     for linear, act in zip([m for m in module.decoder if isinstance(m, TiedLinear)],
                            [m for m in module.decoder if not isinstance(m, TiedLinear)]):
