@@ -132,7 +132,7 @@ def new_net(estimator, plan, arguments, **net_params):
     """The initialised skorch net of a new model of ``plan``."""
     module, _ = build_module(estimator, plan)
     net = plan.objective.net_class(
-        module=module, **arguments, **criterion_params(plan.encoding),
+        module=module, **{**arguments, **criterion_params(plan.encoding)},
         criterion__loss=plan.params["loss"], **net_params,
         **plan.objective.net_params(plan.params))
     return net.initialize()
