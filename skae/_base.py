@@ -38,8 +38,6 @@ from ._missing import check_missing
 from ._objectives import RECONSTRUCTION
 from ._parameter_objects import ParameterObjectsMixin
 from ._scaling import scaling_statistics
-from ._scaling import scaling_statistics as _scaling_statistics  # noqa: F401 (distributed)
-from ._scaling import unscaled_constants as _unscaled_constants  # noqa: F401 (distributed)
 from ._torch_modules import ACTIVATIONS
 from .networks import BaseNetwork, resolve_network
 
@@ -141,7 +139,7 @@ class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
         return self.get_params(deep=False)
 
     def __sklearn_is_fitted__(self):
-        # Every fitted attribute is assigned at once with net_ (see _set_fitted).
+        # Every fitted attribute is assigned at once with net_ (see assign_fitted).
         return "net_" in vars(self)
 
     def __setstate__(self, state):
@@ -212,17 +210,17 @@ class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
         If anything raises, the fitted attributes are restored to what they
         were (:meth:`_train` restores what it changed in place).
         """
-        previous = self._fitted_state()
+        previous = fitted_state(self)
         try:
             X = self._validate_input(X, reset=reset)
             with cpu_threads(self.n_jobs):
                 fitted, budget_spent = self._train(X, partial)
                 fitted.update(self._fitted_extras(X, fitted))
         except BaseException:
-            self._set_fitted(previous)
+            assign_fitted(self, previous)
             raise
         # validate_data set n_features_in_ and feature_names_in_ already.
-        self._set_fitted({**{name: value for name, value in vars(self).items()
+        assign_fitted(self, {**{name: value for name, value in vars(self).items()
                              if name in ("n_features_in_", "feature_names_in_",
                                          "is_categorical_", "categories_")},
                           **fitted})
@@ -232,14 +230,6 @@ class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
         if message:
             warnings.warn(message, ConvergenceWarning)
         return self
-
-    def _fitted_state(self):
-        """:func:`fitted_state` of this estimator (kept for :mod:`skae.distributed`)."""
-        return fitted_state(self)
-
-    def _set_fitted(self, fitted):
-        """:func:`assign_fitted` to this estimator (kept for :mod:`skae.distributed`)."""
-        assign_fitted(self, fitted)
 
     def _fitted_extras(self, X, fitted):
         """Attributes that a subclass derives from the trained model ``fitted``."""

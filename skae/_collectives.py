@@ -1,15 +1,15 @@
-"""Collective operations of a data-parallel fit on NumPy arrays, and the scaling they reduce.
+"""Collective operations of a data-parallel fit on NumPy arrays, and the scaling they merge.
 
 Every function here runs inside the default ``torch.distributed`` process
 group and is called by every process in the same order.
 """
 
-import numpy as np
-import scipy.sparse as sp
-import torch
-from sklearn.utils.sparsefuncs import mean_variance_axis, min_max_axis
+import functools
 
-from ._base import _scaling_statistics, _unscaled_constants
+import numpy as np
+import torch
+
+from ._scaling import ColumnStatistics
 
 
 def torch_distributed():
@@ -49,34 +49,13 @@ def all_reduce(array, op):
 def reduced_scaling_statistics(X, scaling):
     """The scaling statistics of the rows of every process together.
 
-    What :func:`~skae._base._scaling_statistics` computes on the
-    concatenation of every process's ``X``: the extrema reduced, and the
-    means and variances combined from every process's count, mean and
-    variance (Chan et al.'s pairwise rule, in rank order, so every process
-    gets the same figures). With one process they are exactly those of
-    ``X``.
+    Every process summarises its own rows (:class:`~skae._scaling.ColumnStatistics`),
+    the summaries are gathered and merged in rank order, so every process
+    gets the same figures; with one process they are exactly those of ``X``.
     """
-    if scaling is None:
-        return _scaling_statistics(X, None)
-    dist = torch_distributed()
-    if scaling == "minmax":
-        low, high = min_max_axis(X, axis=0) if sp.issparse(X) else (X.min(0), X.max(0))
-        low = all_reduce(low, dist.ReduceOp.MIN).astype(X.dtype)
-        high = all_reduce(high, dist.ReduceOp.MAX).astype(X.dtype)
-        return _unscaled_constants(low, high - low)
-    if sp.issparse(X):
-        mean, variance = mean_variance_axis(X, axis=0)
-    else:
-        mean, variance = X.mean(axis=0, dtype=np.float64), X.var(axis=0, dtype=np.float64)
-    parts = all_gather(np.stack([np.full(X.shape[1], X.shape[0]), mean, variance]))
-    count, mean, variance = parts[0]
-    for other_count, other_mean, other_variance in parts[1:]:
-        total = count + other_count
-        delta = other_mean - mean
-        mean = mean + delta * (other_count / total)
-        variance = ((count * variance + other_count * other_variance) / total
-                    + delta ** 2 * (count * other_count / total ** 2))
-        count = total
-    scale = np.sqrt(variance) if scaling == "standard" else np.ones(X.shape[1])
-    return _unscaled_constants(mean, scale)
-
+    own = ColumnStatistics.of(X, variance=scaling == "standard")
+    parts = all_gather(np.stack([own.count, own.mean, own.variance, own.low, own.high]))
+    merged = functools.reduce(ColumnStatistics.merge, (
+        ColumnStatistics(count, mean, variance, low.astype(X.dtype), high.astype(X.dtype))
+        for count, mean, variance, low, high in parts))
+    return merged.scaling(scaling)

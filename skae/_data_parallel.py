@@ -25,7 +25,7 @@ from sklearn.utils import check_array
 from skorch.callbacks import Callback
 from torch.nn.parallel import DistributedDataParallel
 
-from ._base import _BaseAutoencoder
+from ._base import _BaseAutoencoder, assign_fitted, fitted_state
 from ._collectives import all_gather, all_reduce, reduced_scaling_statistics, torch_distributed
 from ._device import draw_seed, resolve_device
 from ._missing import has_missing
@@ -278,13 +278,13 @@ def fit_in_process_group(estimator, X):
         "callbacks": [*(params["callbacks"] or ()), (_CALLBACK_NAME, _KeepProcessesInStep())],
     })
     worker.fit(X)
-    fitted = worker._fitted_state()
+    fitted = fitted_state(worker)
     net = fitted["net_"]
     net.callbacks = [item for item in net.callbacks
                      if not (isinstance(item, tuple) and item[0] == _CALLBACK_NAME)]
     net.callbacks_ = [(name, callback) for name, callback in net.callbacks_
                       if name != _CALLBACK_NAME]
-    estimator._set_fitted(fitted)
+    assign_fitted(estimator, fitted)
     return estimator
 
 
@@ -408,5 +408,5 @@ def fit_data_parallel(estimator, X, *, n_processes=2, backend=None):
             nprocs=n_processes, join=True)
         with (Path(folder) / "estimator.pkl").open("rb") as stream:
             fitted = pickle.load(stream)
-    estimator._set_fitted(fitted._fitted_state())
+    assign_fitted(estimator, fitted_state(fitted))
     return estimator

@@ -10,6 +10,7 @@ import torch
 
 import skae
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
+from skae._base import fitted_state
 from skae._categorical import CategoricalReconstructionLoss
 from skae._testing import CPU
 
@@ -262,6 +263,6 @@ def test_safe_format_round_trip(make, tmp_path):
 def test_safe_format_refuses_inconsistent_categories(tmp_path):
     from skae._fitted_schema import fitted_problems
     model = ESTIMATORS["detector"](categorical_features="from_dtype").fit(make_table())
-    fitted = model._fitted_state()
+    fitted = fitted_state(model)
     fitted["categories_"] = fitted["categories_"][:1]
     assert fitted_problems(model, fitted)[0] in ("input_offset_", "categories_")

@@ -28,6 +28,7 @@ from skae import (
     PersistenceError,
     VAETransformer,
 )
+from skae._base import fitted_state
 from skae._testing import CPU, dense
 
 FAST = {**CPU, "max_steps": 6, "batch_size": 16}
@@ -129,8 +130,8 @@ def test_round_trip_gives_identical_outputs_and_fitted_state(name, X, tmp_path):
     assert type(loaded) is cls
     assert_same(estimator.get_params(deep=False), loaded.get_params(deep=False))
     # Every fitted attribute, by name, the network's weights and history included.
-    state = estimator._fitted_state()
-    assert sorted(loaded._fitted_state()) == sorted(state)
+    state = fitted_state(estimator)
+    assert sorted(fitted_state(loaded)) == sorted(state)
     for attribute, value in state.items():
         assert_same(value, getattr(loaded, attribute), attribute)
     before, after = _outputs(estimator, X), _outputs(loaded, X)
@@ -189,7 +190,7 @@ def test_unfitted_estimator_round_trips_its_parameters(tmp_path):
     assert isinstance(loaded.device, torch.device)
     assert_same(estimator.random_state.get_state(), loaded.random_state.get_state())
     assert loaded.network.get_params() == estimator.network.get_params()
-    assert not loaded._fitted_state()
+    assert not fitted_state(loaded)
     with pytest.raises(NotFittedError):
         loaded.transform(np.zeros((1, 3)))
 
