@@ -411,7 +411,7 @@ class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
         # validate_data set n_features_in_ and feature_names_in_ already.
         self._set_fitted({**{name: value for name, value in vars(self).items()
                              if name in ("n_features_in_", "feature_names_in_",
-                                         "is_categorical_", "categories_")},
+                                         *_categorical.FITTED_ATTRIBUTES)},
                           **fitted})
         message = self._budget_warning(fitted) if budget_spent else None
         if message:

@@ -272,6 +272,13 @@ n_components_ : int
         The sorted training categories of each categorical column, when
         there are any.
 
+    categorical_error_scale_ : ndarray of shape (n_categorical_columns,)
+        The factor on each categorical column's negative log-likelihood, when
+        there are any: the numeric columns' mean error when predicted by a
+        constant (their mean or median, under ``loss`` and ``scaling``; 1
+        without numeric columns) over the column's training entropy, so that
+        predicting the training frequencies costs each column that error.
+
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the torch module and
         ``net_.history`` the training history.
