@@ -100,9 +100,11 @@ PARAMETERS = {
         The categorical columns. ``'from_dtype'`` takes the pandas
         categorical, string and object columns of a DataFrame; an array
         gives their indices, names or a boolean mask. Each becomes a one-hot
-        block in the network and a softmax cross-entropy term in the loss; a
-        missing entry (NaN or ``None``) is missing, not a category. ``None``
-        takes numeric columns only.""",
+        block in the network and a softmax cross-entropy term in the loss, on
+        the numeric columns' scale: predicting the training frequencies
+        costs it what predicting a constant costs the average numeric column
+        (``categorical_error_scale_``). A missing entry (NaN or ``None``) is
+        missing, not a category. ``None`` takes numeric columns only.""",
     ),
     "handle_unknown": (
         "{'error', 'ignore', 'max_error'}",
