@@ -57,7 +57,9 @@ print("ranks of the planted outliers among", n_rows, "rows:", np.sort(rank[outli
 # Which columns made the rows abnormal
 # ------------------------------------
 # A categorical column's error is the negative log-likelihood of its
-# category under the network's softmax; it is NaN where the entry is
+# category under the network's softmax, on the numeric columns' scale:
+# predicting the training frequencies would cost it what predicting a
+# constant costs the average numeric column. It is NaN where the entry is
 # missing, as for a numeric column.
 errors = pd.DataFrame(detector.feature_errors(table), columns=detector.feature_names_in_)
 typical = errors.drop(index=outliers).median()

@@ -222,7 +222,7 @@ class _BaseAutoencoder(ParameterObjectsMixin, DocLinkMixin, BaseEstimator):
         # validate_data set n_features_in_ and feature_names_in_ already.
         assign_fitted(self, {**{name: value for name, value in vars(self).items()
                              if name in ("n_features_in_", "feature_names_in_",
-                                         "is_categorical_", "categories_")},
+                                         *_categorical.FITTED_ATTRIBUTES)},
                           **fitted})
         message = budget_spent and budget_warning(type(self).__name__, fitted["net_"],
                                                   self.max_steps,

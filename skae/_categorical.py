@@ -16,11 +16,15 @@ inputs and outputs. The rules live here, once:
   missing entry is all NaN (all-zero input, no error); an unseen category
   that ``handle_unknown='max_error'`` scores is 0 at the first position.
 - The network's outputs for a block are logits; a column's error is its
-  negative log-likelihood under their softmax, in the units of the numeric
-  columns' loss read as a likelihood (see :data:`skae._net._LIKELIHOODS`):
-  with ``loss='mse'``, twice the cross-entropy, the deviance, beside squared
-  standardised errors. Predicting the training frequencies costs about twice
-  the column's entropy, as predicting the mean costs 1 for a numeric column.
+  negative log-likelihood under their softmax, put on the numeric columns'
+  scale by the trivial predictor (:func:`categorical_error_scale`): the
+  training frequencies cost a categorical column their entropy, the best
+  constant (the mean, the median) costs a numeric column its error under
+  the estimator's loss and scaling, and each categorical column's negative
+  log-likelihood is multiplied by the numeric columns' mean trivial error
+  over its entropy. Predicting the frequencies then costs every categorical
+  column what predicting a constant costs the average numeric column; with
+  no numeric column, 1.
 - An unseen category is an error (``handle_unknown='error'``), a missing
   entry (``'ignore'``), or scored as if it were the category the network
   finds least likely (``'max_error'``). While training it is never scored.
@@ -33,11 +37,14 @@ import math
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.optimize import minimize_scalar
+from scipy.stats import entropy
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._net import _LIKELIHOODS, ReconstructionLoss
+from ._net import _LOSSES, ReconstructionLoss
+from ._scaling import scaling_statistics
 
 _ENCODE_FIRST = (
     "encode them first, for example with make_pipeline(make_column_transformer(("
@@ -302,15 +309,20 @@ class CategoricalEncoding:
         return decoded
 
 
+#: The fitted attributes of the categorical columns, set while validating the training data.
+FITTED_ATTRIBUTES = ("is_categorical_", "categories_", "categorical_error_scale_")
+
+
 def validate_mixed(estimator, X, *, reset):
     """The encoded table of ``X`` when ``estimator`` has categorical columns, else ``None``.
 
     With ``reset``, resolves ``categorical_features`` on ``X`` and sets (or
-    removes) the fitted ``is_categorical_`` and ``categories_``, as
-    ``validate_data`` sets ``n_features_in_``; otherwise uses the fitted ones.
+    removes) the fitted ``is_categorical_``, ``categories_`` and
+    ``categorical_error_scale_``, as ``validate_data`` sets
+    ``n_features_in_``; otherwise uses the fitted ones.
     """
     if reset:
-        for name in ("is_categorical_", "categories_"):
+        for name in FITTED_ATTRIBUTES:
             vars(estimator).pop(name, None)
         spec = getattr(estimator, "categorical_features", None)
         if spec is None or sp.issparse(X) and isinstance(spec, str):
@@ -331,7 +343,78 @@ def validate_mixed(estimator, X, *, reset):
     if reset:
         estimator.is_categorical_ = np.isin(np.arange(X.shape[1]), categorical)
         estimator.categories_ = encoding.categories
+        estimator.categorical_error_scale_ = categorical_error_scale(
+            encoded, encoding, estimator.scaling, estimator.loss)
     return encoded
+
+
+def _best_constant(column, loss):
+    """The constant prediction of the entries ``column`` with the least mean ``loss``."""
+    if loss == "mae":
+        return float(np.median(column))
+    if loss == "huber" and np.ptp(column) > 0:
+        return minimize_scalar(lambda constant: _constant_error(column, constant, loss),
+                               bounds=(column.min(), column.max()), method="bounded").x
+    return float(column.mean())  # the minimiser of squared error and cross-entropy
+
+
+def _constant_error(column, constant, loss):
+    """The mean ``loss`` of predicting every entry of ``column`` by ``constant``."""
+    target = torch.as_tensor(column)
+    return float(_LOSSES[loss](torch.full_like(target, constant), target, reduction="mean"))
+
+
+def trivial_errors(scaled, loss):
+    """Each column's mean error under ``loss`` when predicted by its best constant.
+
+    The trivial predictor of a numeric column: the mean for ``'mse'`` and
+    ``'bce'``, the median for ``'mae'``, the Huber location for ``'huber'``;
+    missing (NaN) entries are ignored, and a column with none observed costs 0.
+    """
+    errors = np.zeros(scaled.shape[1])
+    for index, column in enumerate(scaled.T):
+        column = column[~np.isnan(column)]
+        if len(column):
+            errors[index] = _constant_error(column, _best_constant(column, loss), loss)
+    return errors
+
+
+def categorical_error_scale(encoded, encoding, scaling, loss):
+    """The factor on each categorical column's negative log-likelihood, from training data.
+
+    The error of the trivial predictor is the unit. Predicting the training
+    frequencies costs a categorical column its entropy ``H`` (in nats);
+    predicting the best constant costs a numeric column its
+    :func:`trivial_errors` under ``loss`` and ``scaling``. The factor is
+    ``u / H``, with ``u`` the mean trivial error of the numeric columns that
+    vary (1 where there are none), so that the trivial predictor costs each
+    categorical column ``u``. A column of one category (``H = 0``, its
+    error always 0) gets ``u``.
+
+    Parameters
+    ----------
+    encoded : ndarray of shape (n_samples, encoding.width)
+        The encoded training table (:meth:`CategoricalEncoding.encode`).
+    encoding : CategoricalEncoding
+    scaling : {'minmax', 'standard', 'center'} or None
+        The estimator's input scaling of the numeric columns.
+    loss : {'mse', 'mae', 'huber', 'bce'}
+        The estimator's loss of the numeric columns.
+
+    Returns
+    -------
+    ndarray of float64 of shape (n_categorical_columns,)
+    """
+
+    numeric = encoded[:, :len(encoding.numeric)]
+    unit = 1.0
+    if numeric.shape[1]:
+        offset, scale = scaling_statistics(numeric, scaling)
+        errors = trivial_errors((numeric - offset) / scale, loss)
+        unit = float(errors[errors > 0].mean()) if (errors > 0).any() else 1.0
+    entropies = np.array([entropy(np.nansum(encoded[:, start:stop], axis=0))
+                          for start, stop in encoding.blocks])
+    return unit / np.where(entropies > 0, entropies, 1.0)
 
 
 @functools.cache
@@ -361,10 +444,10 @@ def _block_extreme(values, grid, padding, largest):
     return padded.amax(dim=-1) if largest else padded.amin(dim=-1)
 
 
-def block_errors(logits, target, blocks, nll_unit):
+def block_errors(logits, target, blocks, scale):
     """The errors of the categorical blocks: at each block's observed position, NaN elsewhere.
 
-    ``logits`` and ``target`` hold the blocks only. ``nll_unit`` times the
+    ``logits`` and ``target`` hold the blocks only. ``scale[b]`` times the
     negative log-likelihood of the target category under the softmax of the
     block's logits (of the least likely category where the target is an
     unseen category, marked 0). Every block at once, by products with the
@@ -380,8 +463,9 @@ def block_errors(logits, target, blocks, nll_unit):
     if not torch.compiler.is_exporting() and bool((target == 0).any()):  # unseen categories
         known = (hot.to(logits.dtype) @ sums) > 0
         chosen = torch.where(known, chosen, _block_extreme(logits, grid, padding, largest=False))
-    nll = (log_norm - chosen) @ sums.T
-    return torch.where(torch.isnan(target), float("nan"), nll_unit * nll)
+    scale = torch.as_tensor(scale, dtype=logits.dtype, device=logits.device)
+    errors = ((log_norm - chosen) * scale) @ sums.T
+    return torch.where(torch.isnan(target), float("nan"), errors)
 
 
 class CategoricalReconstructionLoss(ReconstructionLoss):
@@ -393,11 +477,15 @@ class CategoricalReconstructionLoss(ReconstructionLoss):
         The loss of the numeric columns (the first ``blocks[0][0]``).
     blocks : tuple of (int, int)
         ``(start, stop)`` of every categorical block, after the numeric columns.
+    block_scale : tuple of float, default=None
+        The factor on each block's negative log-likelihood
+        (:func:`categorical_error_scale`); ``None``, 1 for every block (nats).
     """
 
-    def __init__(self, loss="mse", blocks=()):
+    def __init__(self, loss="mse", blocks=(), block_scale=None):
         super().__init__(loss)
         self.blocks = blocks
+        self.block_scale = (1.0,) * len(blocks) if block_scale is None else block_scale
 
     def elementwise(self, reconstruction, target):
         """The error of every entry: NaN where missing and off a block's category."""
@@ -405,7 +493,7 @@ class CategoricalReconstructionLoss(ReconstructionLoss):
         n_numeric = self.blocks[0][0]
         numeric = super().elementwise(reconstruction[..., :n_numeric], target[..., :n_numeric])
         categorical = block_errors(reconstruction[..., n_numeric:], target[..., n_numeric:],
-                                   self.blocks, 1.0 / _LIKELIHOODS[self.loss][0])
+                                   self.blocks, self.block_scale)
         return torch.cat([numeric, categorical], dim=-1)
 
     def forward(self, reconstruction, target):
@@ -414,11 +502,13 @@ class CategoricalReconstructionLoss(ReconstructionLoss):
         return torch.where(observed, errors, 0.0).sum() / observed.sum()
 
 
-def criterion_params(encoding):
-    """The skorch criterion arguments of the categorical blocks of ``encoding`` (none without)."""
+def criterion_params(state):
+    """The skorch criterion arguments of the categorical blocks of fitted ``state`` (none without)."""
+    encoding = fitted_encoding(state)
     if encoding is None:
         return {}
-    return {"criterion": CategoricalReconstructionLoss, "criterion__blocks": encoding.blocks}
+    return {"criterion": CategoricalReconstructionLoss, "criterion__blocks": encoding.blocks,
+            "criterion__block_scale": tuple(map(float, state["categorical_error_scale_"]))}
 
 
 def check_exportable(estimator):

@@ -174,6 +174,12 @@ def _check_data_parallel(estimator):
             "pretrain_epochs > 0 cannot be fitted data-parallel: the greedy "
             "pre-training runs on each process's rows alone; set pretrain_epochs=0."
         )
+    if getattr(estimator, "categorical_features", None) is not None:
+        raise ValueError(
+            "categorical_features cannot be fitted data-parallel: each process would "
+            "learn the categories of its own rows; encode the categorical columns "
+            "first (OneHotEncoder) and leave categorical_features=None."
+        )
 
 
 def _shape(X):

@@ -100,9 +100,11 @@ PARAMETERS = {
         The categorical columns. ``'from_dtype'`` takes the pandas
         categorical, string and object columns of a DataFrame; an array
         gives their indices, names or a boolean mask. Each becomes a one-hot
-        block in the network and a softmax cross-entropy term in the loss; a
-        missing entry (NaN or ``None``) is missing, not a category. ``None``
-        takes numeric columns only.""",
+        block in the network and a softmax cross-entropy term in the loss, on
+        the numeric columns' scale: predicting the training frequencies
+        costs it what predicting a constant costs the average numeric column
+        (``categorical_error_scale_``). A missing entry (NaN or ``None``) is
+        missing, not a category. ``None`` takes numeric columns only.""",
     ),
     "handle_unknown": (
         "{'error', 'ignore', 'max_error'}",
@@ -271,6 +273,13 @@ n_components_ : int
     categories_ : list of ndarray
         The sorted training categories of each categorical column, when
         there are any.
+
+    categorical_error_scale_ : ndarray of shape (n_categorical_columns,)
+        The factor on each categorical column's negative log-likelihood, when
+        there are any: the numeric columns' mean error when predicted by a
+        constant (their mean or median, under ``loss`` and ``scaling``; 1
+        without numeric columns) over the column's training entropy, so that
+        predicting the training frequencies costs each column that error.
 
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the torch module and

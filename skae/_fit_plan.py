@@ -8,11 +8,11 @@ fitted estimator, to continue it (``partial_fit``) or to rebuild its network
 diagnostics read it, none of them changes it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._categorical import fitted_encoding
+from ._categorical import criterion_params, fitted_encoding
 from ._device import draw_seed, resolve_device
 from ._missing import column_means
 from ._scaling import ColumnStatistics
@@ -46,8 +46,9 @@ class FitPlan:
         The input scaling, ``(X - offset) / scale``.
     fill : ndarray of shape (n_features,)
         The input of a missing entry, in the units of ``X``.
-    encoding : skae._categorical.CategoricalEncoding or None
-        The one-hot layout of the categorical columns, ``None`` without.
+    criterion : dict
+        The skorch criterion arguments of the categorical columns' one-hot
+        blocks (:func:`skae._categorical.criterion_params`), empty without.
     """
 
     owner: str
@@ -61,7 +62,7 @@ class FitPlan:
     offset: np.ndarray
     scale: np.ndarray
     fill: np.ndarray
-    encoding: object = None
+    criterion: dict = field(default_factory=dict)
 
     @property
     def n_features(self):
@@ -97,7 +98,7 @@ class FitPlan:
         fill = column_means(X) if encoding is None else encoding.fill(column_means(X))
         plan = cls(owner, params, objective, network, _output_activation(params), device,
                    seed, estimator._resolved_n_components(X.shape[1]), offset, scale,
-                   fill, encoding)
+                   fill, criterion_params(vars(estimator)))
         plan.check_bce_range(X)
         return plan
 
@@ -118,7 +119,7 @@ class FitPlan:
                    fitted["_fit_seed_"], fitted["n_components_"], fitted["input_offset_"],
                    fitted["input_scale_"], fitted.get("missing_fill_",
                                                       fitted["input_offset_"]),
-                   fitted_encoding(fitted))
+                   criterion_params(fitted))
 
     def check_bce_range(self, X):
         """``loss='bce'`` needs a sigmoid output and scaled training data in [0, 1]."""

@@ -105,6 +105,8 @@ def _categories(value, fitted, estimator):
     mask = fitted.get("is_categorical_")
     if mask is None or type(value) is not list or len(value) != int(mask.sum()):
         return "expected a list of one array per column of is_categorical_"
+    if "categorical_error_scale_" not in fitted:
+        return "expected categorical_error_scale_ with it"
     for column in value:
         if (not isinstance(column, np.ndarray) or column.ndim != 1 or not len(column)
                 or column.dtype.kind not in "Obf"
@@ -112,6 +114,16 @@ def _categories(value, fitted, estimator):
                 or column.dtype.kind == "f" and not np.isfinite(column).all()):
             return f"expected non-empty arrays of strings, booleans or numbers, got {_brief(column)}"
     return None
+
+
+def _n_categorical(fitted, estimator):
+    return int(np.sum(fitted["is_categorical_"])), "the categorical columns"
+
+
+def _categorical_error_scale(value, fitted, estimator):
+    if not isinstance(fitted.get("is_categorical_"), np.ndarray):
+        return "expected is_categorical_ with it"
+    return _float64(_n_categorical, positive=True)(value, fitted, estimator)
 
 
 def _n_members(fitted, estimator):
@@ -211,7 +223,8 @@ def fitted_schema(estimator):
                 # The input of a missing entry (absent from files of skae 0.3).
                 "missing_fill_": _float64(_n_inputs),
                 # The categorical columns and their categories (skae._categorical).
-                "is_categorical_": _is_categorical, "categories_": _categories}
+                "is_categorical_": _is_categorical, "categories_": _categories,
+                "categorical_error_scale_": _categorical_error_scale}
     if params["early_stopping"] is True:
         required["validation_scores_"] = _numbers
     elif params["early_stopping"]:  # 'auto': a validation split from 41 rows on

@@ -18,7 +18,6 @@ from skorch.helper import predefined_split
 from skorch.utils import noop
 
 from . import _inference
-from ._categorical import criterion_params
 from ._data import ArrayDataset, BatchIterator
 from ._diagnostics import check_not_diverged, history_attributes
 from ._fit_plan import FitPlan
@@ -132,7 +131,7 @@ def new_net(estimator, plan, arguments, **net_params):
     """The initialised skorch net of a new model of ``plan``."""
     module, _ = build_module(estimator, plan)
     net = plan.objective.net_class(
-        module=module, **{**arguments, **criterion_params(plan.encoding)},
+        module=module, **{**arguments, **plan.criterion},
         criterion__loss=plan.params["loss"], **net_params,
         **plan.objective.net_params(plan.params))
     return net.initialize()

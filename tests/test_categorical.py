@@ -11,7 +11,7 @@ import torch
 import skae
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
 from skae._base import fitted_state
-from skae._categorical import CategoricalReconstructionLoss
+from skae._categorical import CategoricalReconstructionLoss, fitted_encoding
 from skae._testing import CPU
 
 FAST = {"max_steps": 30, "batch_size": 32, **CPU}
@@ -166,19 +166,73 @@ def test_max_error_scores_an_unseen_category_as_the_least_likely():
     assert errors["purple"] == pytest.approx(max(errors.values()))
 
 
-def test_categorical_error_is_the_negative_log_likelihood_in_loss_units():
+def test_categorical_error_is_the_scaled_negative_log_likelihood():
     logits = torch.tensor([[0.5, 2.0, -1.0, 0.3]])
     target = torch.tensor([[0.25, float("nan"), 1.0, float("nan")]])
     log_p = torch.log_softmax(logits[:, 1:4], dim=1)[0]
-    for loss, unit in [("mse", 2.0), ("mae", 1.0)]:
-        errors = CategoricalReconstructionLoss(loss, blocks=((1, 4),)).elementwise(
-            logits, target)[0]
-        assert float(errors[2]) == pytest.approx(-unit * float(log_p[1]))
+    for loss, scale in [("mse", 0.4), ("mae", 3.0)]:
+        errors = CategoricalReconstructionLoss(loss, blocks=((1, 4),), block_scale=(scale,)
+                                               ).elementwise(logits, target)[0]
+        assert float(errors[2]) == pytest.approx(-scale * float(log_p[1]))
         assert torch.isnan(errors[[1, 3]]).all()
     unseen = torch.tensor([[0.25, 0.0, float("nan"), float("nan")]])
-    errors = CategoricalReconstructionLoss("mse", blocks=((1, 4),)).elementwise(
-        logits, unseen)[0]
-    assert float(errors[1]) == pytest.approx(-2.0 * float(log_p.min()))
+    errors = CategoricalReconstructionLoss("mse", blocks=((1, 4),), block_scale=(0.4,)
+                                           ).elementwise(logits, unseen)[0]
+    assert float(errors[1]) == pytest.approx(-0.4 * float(log_p.min()))
+
+
+def frequencies_error(model, frame):
+    """Each categorical column's mean error when predicted by its training frequencies."""
+    encoding = fitted_encoding(vars(model))
+    encoded = torch.as_tensor(encoding.encode(frame.to_numpy(dtype=object), "error",
+                                              fitting=False))
+    logits = encoded.clone()
+    for start, stop in encoding.blocks:  # the log frequencies, in every row
+        counts = torch.nansum(encoded[:, start:stop], dim=0)
+        logits[:, start:stop] = torch.log(counts / counts.sum())
+    errors = model.net_.criterion_.elementwise(logits, encoded).numpy()
+    return np.nanmean(encoding.column_errors(errors)[:, encoding.categorical], axis=0)
+
+
+def trivial_numeric_error(columns, loss):
+    """The numeric columns' mean error under minmax scaling when predicted by a constant."""
+    low, high = np.nanmin(columns, axis=0), np.nanmax(columns, axis=0)
+    scaled = (columns - low) / (high - low)
+    if loss == "mae":
+        return np.nanmean(np.abs(scaled - np.nanmedian(scaled, axis=0)), axis=0).mean()
+    return np.nanmean((scaled - np.nanmean(scaled, axis=0)) ** 2, axis=0).mean()
+
+
+@pytest.mark.parametrize("loss", ["mae", "mse"])
+def test_predicting_the_frequencies_costs_what_a_constant_costs_a_numeric_column(loss):
+    frame = make_table()
+    frame.loc[7, "x"] = np.nan
+    frame["y"] *= 10.0
+    model = ESTIMATORS["detector"](categorical_features="from_dtype", loss=loss,
+                                   scaling="minmax").fit(frame)
+    unit = trivial_numeric_error(frame[["x", "y"]].to_numpy(), loss)
+    np.testing.assert_allclose(frequencies_error(model, frame), [unit, unit], rtol=1e-5)
+
+
+def test_without_numeric_columns_the_frequencies_cost_1():
+    frame = make_table()[["colour", "size"]]
+    for make in ESTIMATORS.values():
+        model = make(categorical_features="from_dtype").fit(frame)
+        np.testing.assert_allclose(frequencies_error(model, frame), [1.0, 1.0], rtol=1e-5)
+
+
+def test_the_huber_unit_is_the_error_of_the_huber_location():
+    frame = make_table()
+    frame["y"] *= 5.0  # mostly beyond Huber's quadratic part: neither mean nor median
+    model = AutoencoderTransformer(categorical_features="from_dtype", loss="huber",
+                                   scaling=None, **FAST).fit(frame)
+
+    def huber(residual):
+        return np.where(np.abs(residual) < 1, 0.5 * residual ** 2, np.abs(residual) - 0.5)
+
+    best = [min(huber(column[~np.isnan(column)] - c).mean() for c in np.linspace(-3, 3, 6001))
+            for column in frame[["x", "y"]].to_numpy().T]
+    np.testing.assert_allclose(frequencies_error(model, frame), [np.mean(best)] * 2, rtol=1e-4)
 
 
 def test_an_unusual_combination_of_categories_scores_low():
@@ -266,3 +320,9 @@ def test_safe_format_refuses_inconsistent_categories(tmp_path):
     fitted = fitted_state(model)
     fitted["categories_"] = fitted["categories_"][:1]
     assert fitted_problems(model, fitted)[0] in ("input_offset_", "categories_")
+    fitted = model._fitted_state()
+    fitted["categorical_error_scale_"] = fitted["categorical_error_scale_"][:1]
+    assert fitted_problems(model, fitted)[0] == "categorical_error_scale_"
+    del fitted["categorical_error_scale_"]
+    assert fitted_problems(model, fitted) == (
+        "categories_", "expected categorical_error_scale_ with it")

@@ -342,6 +342,8 @@ def test_data_parallel_options_that_cannot_work_are_refused(X):
         fit_data_parallel(AutoencoderTransformer(**{**FAST, "optimizer": "lbfgs"}), X)
     with pytest.raises(ValueError, match="pretrain_epochs"):
         fit_data_parallel(AutoencoderTransformer(**{**FAST, "pretrain_epochs": 1}), X)
+    with pytest.raises(ValueError, match="categorical_features cannot be fitted data-parallel"):
+        fit_data_parallel(AutoencoderTransformer(**{**FAST, "categorical_features": [0]}), X)
     with pytest.raises(TypeError, match="skae estimator"):
         fit_data_parallel(GridSearchCV(AutoencoderTransformer(), {}), X)
     with pytest.raises(ValueError, match="n_processes must be a positive integer"):
