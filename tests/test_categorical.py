@@ -320,7 +320,7 @@ def test_safe_format_refuses_inconsistent_categories(tmp_path):
     fitted = fitted_state(model)
     fitted["categories_"] = fitted["categories_"][:1]
     assert fitted_problems(model, fitted)[0] in ("input_offset_", "categories_")
-    fitted = model._fitted_state()
+    fitted = fitted_state(model)
     fitted["categorical_error_scale_"] = fitted["categorical_error_scale_"][:1]
     assert fitted_problems(model, fitted)[0] == "categorical_error_scale_"
     del fitted["categorical_error_scale_"]
