@@ -31,3 +31,13 @@ def steps(epochs, n_rows, batch_size):
     8
     """
     return epochs * -(-n_rows // batch_size)
+
+
+def run_onnx(model, X):
+    """The outputs of the ONNX ``model`` on the rows ``X``, by name (onnxruntime, CPU)."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    return dict(zip([output.name for output in session.get_outputs()],
+                    session.run(None, {"X": X})))

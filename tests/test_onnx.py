@@ -5,7 +5,6 @@ import sys
 
 import numpy as np
 import onnx
-import onnxruntime
 import pandas as pd
 import pytest
 import skl2onnx
@@ -25,7 +24,7 @@ from skae import (
     VAETransformer,
     to_onnx,
 )
-from skae._testing import CPU, dense
+from skae._testing import CPU, dense, run_onnx
 from skae.export import register_skl2onnx
 
 # The agreement the export promises on float32 input (see to_onnx's Notes).
@@ -48,13 +47,6 @@ def X():
     return (rng.normal(size=(60, 16)) * 5 + 20).astype(np.float32)
 
 
-def run(model, X):
-    session = onnxruntime.InferenceSession(model.SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
-    return dict(zip([output.name for output in session.get_outputs()],
-                    session.run(None, {"X": X})))
-
-
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("network", ["dense", "conv", "lstm"])
 def test_transformer_methods_match_skae(X, network):
@@ -62,15 +54,15 @@ def test_transformer_methods_match_skae(X, network):
     weights = {name: value.clone() for name, value in ae.net_.module_.state_dict().items()}
 
     model = to_onnx(ae, method=["transform", "score_samples"])
-    outputs = run(model, X)
+    outputs = run_onnx(model, X)
     np.testing.assert_allclose(outputs["transform"], ae.transform(X), **TOLERANCE)
     np.testing.assert_allclose(outputs["score_samples"], ae.score_samples(X), **TOLERANCE)
     codes = ae.transform(X)
-    reconstructed = run(to_onnx(ae, method="inverse_transform"), codes)["inverse_transform"]
+    reconstructed = run_onnx(to_onnx(ae, method="inverse_transform"), codes)["inverse_transform"]
     np.testing.assert_allclose(reconstructed, ae.inverse_transform(codes), **TOLERANCE)
     # The batch dimension is dynamic (traced on 2 rows), and exporting changed nothing.
     for rows in (X[:1], X[:7]):
-        np.testing.assert_allclose(run(model, rows)["transform"], ae.transform(rows),
+        np.testing.assert_allclose(run_onnx(model, rows)["transform"], ae.transform(rows),
                                    **TOLERANCE)
     for name, value in ae.net_.module_.state_dict().items():
         assert value.equal(weights[name])
@@ -82,7 +74,7 @@ def test_detector_methods_match_skae(X, network):
     detector = AutoencoderOutlierDetector(n_estimators=3, network=NETWORKS[network],
                                           **FAST).fit(X)
     X_test = X + np.float32(3) * np.random.RandomState(1).normal(size=X.shape).astype(np.float32)
-    outputs = run(to_onnx(detector, method=["score_samples", "decision_function", "predict"]),
+    outputs = run_onnx(to_onnx(detector, method=["score_samples", "decision_function", "predict"]),
                   X_test)
     np.testing.assert_allclose(outputs["score_samples"], detector.score_samples(X_test),
                                **TOLERANCE)
@@ -98,13 +90,13 @@ def test_variational_models_export_the_mean_code_and_the_elbo(X):
     # ELBO scores are sums over the features of log-densities, tens of nats:
     # float32 agrees with them to a relative 1e-5, not to 1e-5 nats.
     vae = VAETransformer(n_components=2, network=dense(8), **FAST).fit(X)
-    outputs = run(to_onnx(vae, method=["transform", "score_samples"]), X)
+    outputs = run_onnx(to_onnx(vae, method=["transform", "score_samples"]), X)
     np.testing.assert_allclose(outputs["transform"], vae.transform(X), **TOLERANCE)
     np.testing.assert_allclose(outputs["score_samples"], vae.score_samples(X), rtol=1e-5)
     assert np.abs(vae.score_samples(X)).min() > 10
     detector = AutoencoderOutlierDetector(n_estimators=1, objective="vae", network=dense(8),
                                           **FAST).fit(X)
-    np.testing.assert_allclose(run(to_onnx(detector), X)["score_samples"],
+    np.testing.assert_allclose(run_onnx(to_onnx(detector), X)["score_samples"],
                                detector.score_samples(X), **TOLERANCE)
 
 
@@ -119,7 +111,7 @@ def test_path_and_target_opset(X, tmp_path):
     assert loaded.SerializeToString() == model.SerializeToString()
     assert [entry.version for entry in loaded.opset_import if entry.domain == ""] == [18]
     assert (loaded.producer_name, loaded.producer_version) == ("skae", skae.__version__)
-    np.testing.assert_allclose(run(loaded, X)["transform"], ae.transform(X), **TOLERANCE)
+    np.testing.assert_allclose(run_onnx(loaded, X)["transform"], ae.transform(X), **TOLERANCE)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -192,7 +184,7 @@ def test_classifier_pipeline_exports_whole(cancer, transformer):
                          transformer(n_components=3, network=dense(8), **FAST),
                          LogisticRegression()).fit(X, y)
     model = skl2onnx.to_onnx(pipe, X[:1], options={"zipmap": False})
-    outputs = run(model, X)
+    outputs = run_onnx(model, X)
     np.testing.assert_array_equal(outputs["label"], pipe.predict(X))
     np.testing.assert_allclose(outputs["probabilities"], pipe.predict_proba(X), **TOLERANCE)
 
@@ -217,12 +209,12 @@ def test_detector_pipeline_exports_labels_and_scores(cancer):
                          AutoencoderOutlierDetector(n_estimators=2, network=dense(8),
                                                     **FAST)).fit(X)
     # As skl2onnx converts IsolationForest: label and decision_function.
-    outputs = run(skl2onnx.to_onnx(pipe, X[:1]), X)
+    outputs = run_onnx(skl2onnx.to_onnx(pipe, X[:1]), X)
     assert set(outputs) == {"label", "scores"}
     np.testing.assert_array_equal(outputs["label"], pipe.predict(X))
     np.testing.assert_allclose(outputs["scores"], pipe.decision_function(X), **TOLERANCE)
     # The converter option adds score_samples.
     model = skl2onnx.to_onnx(pipe, X[:1], options={AutoencoderOutlierDetector:
                                                    {"score_samples": True}})
-    np.testing.assert_allclose(run(model, X)["score_samples"], pipe.score_samples(X),
+    np.testing.assert_allclose(run_onnx(model, X)["score_samples"], pipe.score_samples(X),
                                **TOLERANCE)

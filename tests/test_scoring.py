@@ -2,13 +2,12 @@
 encoder module compute the same codes and scores, missing entries included."""
 
 import numpy as np
-import onnxruntime
 import pytest
 import torch
 
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, to_onnx
 from skae._scoring import decisions, labels
-from skae._testing import CPU, dense
+from skae._testing import CPU, dense, run_onnx
 from skae.export import _InferenceGraph
 
 # The agreement the export promises on float32 input (see to_onnx's Notes).
@@ -24,13 +23,6 @@ def X():
     return X
 
 
-def _run(model, X):
-    session = onnxruntime.InferenceSession(model.SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
-    return dict(zip([output.name for output in session.get_outputs()],
-                    session.run(None, {"X": X})))
-
-
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_encoder_module_onnx_and_the_transformer_agree(X):
     estimator = AutoencoderTransformer(n_components=2, network=dense(8), max_steps=20,
@@ -41,7 +33,7 @@ def test_encoder_module_onnx_and_the_transformer_agree(X):
         graph = _InferenceGraph(estimator, ("transform",))(rows)[0].numpy()
     # The same scaling (scale_rows) and the same network: the same bits.
     np.testing.assert_array_equal(encoded, graph)
-    outputs = _run(to_onnx(estimator, method=["transform", "score_samples"]), X)
+    outputs = run_onnx(to_onnx(estimator, method=["transform", "score_samples"]), X)
     np.testing.assert_allclose(outputs["transform"], encoded, **TOLERANCE)
     np.testing.assert_allclose(estimator.transform(X), encoded, **TOLERANCE)
     np.testing.assert_allclose(outputs["score_samples"], estimator.score_samples(X),
@@ -53,7 +45,7 @@ def test_onnx_and_the_detector_give_the_same_scores_and_labels(X):
     detector = AutoencoderOutlierDetector(n_estimators=2, max_steps=10,
                                           **CPU).fit(X)
     scores = detector.score_samples(X)
-    outputs = _run(to_onnx(detector, method=["score_samples", "decision_function",
+    outputs = run_onnx(to_onnx(detector, method=["score_samples", "decision_function",
                                              "predict"]), X)
     np.testing.assert_allclose(outputs["score_samples"], scores, **TOLERANCE)
     np.testing.assert_allclose(outputs["decision_function"], detector.decision_function(X),
