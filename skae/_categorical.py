@@ -444,17 +444,18 @@ def _block_extreme(values, grid, padding, largest):
     return padded.amax(dim=-1) if largest else padded.amin(dim=-1)
 
 
-def block_errors(logits, target, blocks, scale):
+def block_errors(logits, target, layout, scale):
     """The errors of the categorical blocks: at each block's observed position, NaN elsewhere.
 
-    ``logits`` and ``target`` hold the blocks only. ``scale[b]`` times the
+    ``logits`` and ``target`` hold the blocks only; ``layout`` is
+    :func:`_block_layout` of the blocks, ``scale`` a tensor. ``scale[b]`` times the
     negative log-likelihood of the target category under the softmax of the
     block's logits (of the least likely category where the target is an
     unseen category, marked 0). Every block at once, by products with the
     0/1 matrix that sums each block, so that a training step costs the same
     few operations however many columns are categorical.
     """
-    sums, block_of, grid, padding = (part.to(logits.device) for part in _block_layout(blocks))
+    sums, block_of, grid, padding = (part.to(logits.device) for part in layout)
     sums = sums.to(logits.dtype)
     shift = _block_extreme(logits, grid, padding, largest=True)  # for a stable logsumexp
     log_norm = torch.log(torch.exp(logits - shift[..., block_of]) @ sums) + shift
@@ -463,7 +464,7 @@ def block_errors(logits, target, blocks, scale):
     if not torch.compiler.is_exporting() and bool((target == 0).any()):  # unseen categories
         known = (hot.to(logits.dtype) @ sums) > 0
         chosen = torch.where(known, chosen, _block_extreme(logits, grid, padding, largest=False))
-    scale = torch.as_tensor(scale, dtype=logits.dtype, device=logits.device)
+    scale = scale.to(device=logits.device, dtype=logits.dtype)
     errors = ((log_norm - chosen) * scale) @ sums.T
     return torch.where(torch.isnan(target), float("nan"), errors)
 
@@ -486,6 +487,13 @@ class CategoricalReconstructionLoss(ReconstructionLoss):
         super().__init__(loss)
         self.blocks = blocks
         self.block_scale = (1.0,) * len(blocks) if block_scale is None else block_scale
+        if blocks:  # built once, not at every training step; not part of any state dict
+            for name, part in zip(("_sums", "_block_of", "_grid", "_padding"),
+                                  _block_layout(blocks), strict=True):
+                self.register_buffer(name, part, persistent=False)
+            self.register_buffer("_scale", torch.as_tensor(self.block_scale,
+                                                           dtype=torch.float64),
+                                 persistent=False)
 
     def elementwise(self, reconstruction, target):
         """The error of every entry: NaN where missing and off a block's category."""
@@ -493,7 +501,8 @@ class CategoricalReconstructionLoss(ReconstructionLoss):
         n_numeric = self.blocks[0][0]
         numeric = super().elementwise(reconstruction[..., :n_numeric], target[..., :n_numeric])
         categorical = block_errors(reconstruction[..., n_numeric:], target[..., n_numeric:],
-                                   self.blocks, self.block_scale)
+                                   (self._sums, self._block_of, self._grid, self._padding),
+                                   self._scale)
         return torch.cat([numeric, categorical], dim=-1)
 
     def forward(self, reconstruction, target):
